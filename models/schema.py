@@ -1,0 +1,73 @@
+"""Schema creation and upgrades: `init` applies every migration newer than the recorded version.
+
+Migration 1 creates the tables as the models define them today. A later change to a model adds a
+migration that alters existing databases (playhouse.migrate) and is written so that it is a no-op
+where migration 1 already created the new shape.
+"""
+
+import peewee
+
+from models.base import BaseModel, utcnow
+from models.content import Card, Collection, Dashboard, Page, Share
+from models.datasets import Dataset
+from models.db import database, is_sqlite
+from models.identity import ApiToken, Group, GroupMember, Org, Project, ProjectPermission, User
+
+TABLES = [
+    Org, Project, User, Group, GroupMember, ProjectPermission, ApiToken,
+    Collection, Dashboard, Page, Card, Share, Dataset,
+]
+
+
+class SchemaVersion(BaseModel):
+    version = peewee.IntegerField(primary_key=True)
+    applied_at = peewee.DateTimeField(default=utcnow)
+
+
+def _create_tables():
+    database.create_tables(TABLES, safe=True)
+
+
+MIGRATIONS = [
+    (1, "create the tables", _create_tables),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version():
+    if not database.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    return SchemaVersion.select(peewee.fn.MAX(SchemaVersion.version)).scalar() or 0
+
+
+def upgrade(log=lambda message: None):
+    """Bring the schema to LATEST; safe to run again. Returns the versions applied."""
+    with database.connection_context():
+        database.create_tables([SchemaVersion], safe=True)
+        applied = []
+        for version, description, step in MIGRATIONS:
+            if version <= current_version():
+                continue
+            with database.atomic():
+                step()
+                SchemaVersion.create(version=version)
+            log(f"schema: applied {version} ({description})")
+            applied.append(version)
+        return applied
+
+
+def drop_all():
+    """Remove every table of the service, dataset tables included (tests and resets only)."""
+    with database.connection_context():
+        for dataset in Dataset.select() if database.table_exists("dataset") else []:
+            database.execute_sql(f'DROP TABLE IF EXISTS "{dataset.table_name}"')
+        database.drop_tables([SchemaVersion, *TABLES], safe=True, cascade=not is_sqlite())
+
+
+def truncate_all():
+    """Empty every table and drop every dataset table, keeping the schema (tests only)."""
+    with database.atomic():
+        for dataset in Dataset.select():
+            database.execute_sql(f'DROP TABLE IF EXISTS "{dataset.table_name}"')
+        for model in reversed(TABLES):
+            model.delete().execute()
