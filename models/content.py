@@ -1,9 +1,14 @@
 """Collections, dashboards and what a dashboard holds: pages, cards and share grants."""
 
+import secrets
+
 import peewee
 
-from models.base import BaseModel, TimestampedModel
+from models.base import BaseModel, TimestampedModel, utcnow
 from models.db import JSONField
+from models.errors import (
+    CollectionCycle, CollectionNotEmpty, CollectionNotFound, InvalidReference, PreconditionFailed,
+)
 from models.identity import Project, User
 
 AUDIENCES = ("private", "org", "public")
@@ -18,6 +23,40 @@ class Collection(TimestampedModel):
 
     class Meta:
         indexes = ((("project", "parent"), False),)
+
+    @classmethod
+    def in_project(cls, project_id, collection_id):
+        """The collection named in a path: 404 when it is not in the caller's project."""
+        return cls.get_or_raise(
+            lambda: CollectionNotFound(f"Collection {collection_id} does not exist."),
+            (cls.id == collection_id) & (cls.project == project_id),
+        )
+
+    @classmethod
+    def referenced(cls, project_id, collection_id, field):
+        """The collection a body names: 422 when it is not in the caller's project."""
+        if collection_id is None:
+            return None
+        found = cls.get_or_none((cls.id == collection_id) & (cls.project == project_id))
+        if found is None:
+            raise InvalidReference(
+                f"Collection {collection_id} does not exist.", code="collection_not_found",
+                errors=[{"path": f"/{field}", "message": "no such collection in this project"}],
+            )
+        return found
+
+    def move_under(self, parent):
+        """Re-parent, refusing to put the collection under itself or a descendant."""
+        node = parent
+        while node is not None:
+            if node.id == self.id:
+                raise CollectionCycle("A collection cannot move under itself or its descendants.")
+            node = node.parent
+        self.parent = parent
+
+    def ensure_empty(self):
+        if self.children.exists() or self.dashboards.exists():
+            raise CollectionNotEmpty("The collection still holds dashboards or collections.")
 
 
 class Dashboard(TimestampedModel):
@@ -36,6 +75,40 @@ class Dashboard(TimestampedModel):
             (("project", "collection"), False),
             (("project", "owner"), False),
         )
+
+    @classmethod
+    def create_with_first_page(cls, **fields):
+        dashboard = cls.create(**fields)
+        if dashboard.default_audience == "public":
+            dashboard.public_slug = secrets.token_urlsafe(24)
+            dashboard.save()
+        Page.create(dashboard=dashboard, position=1, name="Page 1")
+        return dashboard
+
+    def set_audience(self, audience):
+        """A public dashboard keeps one slug while it stays public; leaving public retires it."""
+        if audience == "public" and not self.public_slug:
+            self.public_slug = secrets.token_urlsafe(24)
+        elif audience != "public":
+            self.public_slug = None
+        self.default_audience = audience
+
+    def bump_version(self, expected=None):
+        """Record a change; with `expected`, refuse it when someone else changed the dashboard first.
+
+        The conditional UPDATE is the lock: of two writers holding the same version, the second
+        finds no row to update once the first commits.
+        """
+        query = Dashboard.update(version=Dashboard.version + 1, updated_at=utcnow()).where(Dashboard.id == self.id)
+        if expected is not None:
+            query = query.where(Dashboard.version == expected)
+        if query.execute() == 0:
+            current = Dashboard.select(Dashboard.version).where(Dashboard.id == self.id).scalar()
+            raise PreconditionFailed(
+                f"The dashboard changed since version {expected}; it is now at version {current}.",
+                current_version=current,
+            )
+        self.version = Dashboard.select(Dashboard.version).where(Dashboard.id == self.id).scalar()
 
 
 class Page(BaseModel):

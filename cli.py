@@ -1,0 +1,148 @@
+"""`dashboards-api`: schema, users, tokens, grants, demo data and the server.
+
+Commands that create identities print exactly one JSON line, for scripts to read.
+"""
+
+import argparse
+import json
+import sys
+
+from config import Settings
+from models import db, schema
+from models.db import database
+from models.identity import PERMISSIONS, ROLES, ApiToken, Group, Org, Project, ProjectPermission, User
+
+
+def _store():
+    db.bind(Settings.from_env().database_url)
+
+
+def _print_identity(user, project, token):
+    print(json.dumps({"user_id": user.id, "org": project.org.name, "project": project.name, "token": token}))
+
+
+def _fail(message):
+    print(f"dashboards-api: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def org_and_project(org_name, project_name):
+    """The org and project of these names, created when missing (every org has `default`)."""
+    org, _ = Org.get_or_create(name=org_name)
+    Project.get_or_create(org=org, name="default")
+    project, _ = Project.get_or_create(org=org, name=project_name)
+    return org, project
+
+
+def cmd_init(args):
+    _store()
+    applied = schema.upgrade(log=lambda line: print(line, file=sys.stderr))
+    print(json.dumps({"schema_version": schema.LATEST, "applied": applied}))
+
+
+def cmd_create_user(args):
+    _store()
+    with database.connection_context(), database.atomic():
+        org, project = org_and_project(args.org, args.project)
+        if User.get_or_none(User.email == args.email):
+            _fail(f"a user with email {args.email} exists; use create-token")
+        user = User.create(org=org, email=args.email, name=args.name or args.email.split("@")[0], role=args.role)
+        _, token = ApiToken.issue(user, project)
+    _print_identity(user, project, token)
+
+
+def cmd_create_token(args):
+    _store()
+    with database.connection_context(), database.atomic():
+        user = User.get_or_none(User.email == args.email) or _fail(f"no user with email {args.email}")
+        project = Project.get_or_none((Project.org == user.org_id) & (Project.name == args.project))
+        if project is None:
+            _fail(f"no project {args.project!r} in the user's org")
+        _, token = ApiToken.issue(user, project)
+    _print_identity(user, project, token)
+
+
+def cmd_grant(args):
+    _store()
+    with database.connection_context(), database.atomic():
+        org = Org.get_or_none(Org.name == args.org) or _fail(f"no org {args.org!r}")
+        project = Project.get_or_none((Project.org == org) & (Project.name == args.project))
+        if project is None:
+            _fail(f"no project {args.project!r} in org {args.org!r}")
+        subject = {}
+        if args.email:
+            user = User.get_or_none((User.email == args.email) & (User.org == org))
+            subject["user"] = user or _fail(f"no user {args.email} in org {args.org!r}")
+        else:
+            group = Group.get_or_none((Group.name == args.group) & (Group.org == org))
+            subject["group"] = group or _fail(f"no group {args.group!r} in org {args.org!r}")
+        ProjectPermission.get_or_create(project=project, permission=args.permission, **subject)
+    print(json.dumps({"org": org.name, "project": project.name, "permission": args.permission,
+                      **{kind: args.email or args.group for kind in subject}}))
+
+
+def cmd_demo(args):
+    from models.demo import load_demo
+
+    _store()
+    schema.upgrade()
+    with database.connection_context(), database.atomic():
+        user, project, token = load_demo()
+    _print_identity(user, project, token)
+
+
+def cmd_serve(args):
+    import uvicorn
+
+    base = f"http://{args.host}:{args.port}"
+    print(f"Dashboards API at {base}/api  (docs: {base}/api/ui/, spec: {base}/api/openapi.json)", flush=True)
+    uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, lifespan="on", log_level=args.log_level)
+
+
+def parser():
+    main = argparse.ArgumentParser(prog="dashboards-api", description=__doc__.splitlines()[0])
+    commands = main.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("init", help="create or upgrade the schema (safe to run again)").set_defaults(run=cmd_init)
+
+    create_user = commands.add_parser("create-user", help="create a user (and its org and project) with a token")
+    create_user.add_argument("--org", required=True)
+    create_user.add_argument("--project", required=True)
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--name")
+    create_user.add_argument("--role", required=True, choices=ROLES)
+    create_user.set_defaults(run=cmd_create_user)
+
+    create_token = commands.add_parser("create-token", help="a new token for a user in one project")
+    create_token.add_argument("--email", required=True)
+    create_token.add_argument("--project", required=True)
+    create_token.set_defaults(run=cmd_create_token)
+
+    grant = commands.add_parser("grant", help="grant a project permission to a user or a group")
+    who = grant.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email")
+    who.add_argument("--group")
+    grant.add_argument("--org", required=True)
+    grant.add_argument("--project", required=True)
+    grant.add_argument("--permission", required=True, choices=PERMISSIONS)
+    grant.set_defaults(run=cmd_grant)
+
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("demo", help="load the demo org and print a token (safe to run again)").set_defaults(run=cmd_demo)
+    return main
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+from connexion import NoContent
+
+from handlers import serializers
+from handlers.common import located
+from models.access import require_create_content
+from models.content import Collection
+
+
+def list_collections(user, limit, offset, parent_id=None):
+    query = Collection.select().where(Collection.project == user.project_id)
+    if parent_id is not None:
+        query = query.where(Collection.parent == parent_id)
+    rows = query.order_by(Collection.name, Collection.id).limit(limit).offset(offset)
+    return serializers.paged(serializers.collections.dump(rows), query.count(), limit, offset)
+
+
+def get_collection(user, collection_id):
+    return serializers.collection.dump(Collection.in_project(user.project_id, collection_id))
+
+
+def create_collection(user, body):
+    require_create_content(user)
+    parent = Collection.referenced(user.project_id, body.get("parent_id"), "parent_id")
+    row = Collection.create(project=user.project_id, parent=parent, name=body["name"],
+                            description=body.get("description", ""))
+    return located(serializers.collection.dump(row), f"/dashboards/collections/{row.id}")
+
+
+def update_collection(user, collection_id, body):
+    require_create_content(user)
+    row = Collection.in_project(user.project_id, collection_id)
+    if "parent_id" in body:
+        row.move_under(Collection.referenced(user.project_id, body["parent_id"], "parent_id"))
+    for field in ("name", "description"):
+        if field in body:
+            setattr(row, field, body[field])
+    row.save()
+    return serializers.collection.dump(row)
+
+
+def delete_collection(user, collection_id):
+    require_create_content(user)
+    row = Collection.in_project(user.project_id, collection_id)
+    row.ensure_empty()
+    row.delete_instance()
+    return NoContent, 204

@@ -1,0 +1,61 @@
+from connexion import NoContent
+from peewee import fn
+
+from handlers import serializers
+from handlers.common import etag, expected_version, located
+from models.access import EDIT, dashboard_for, require_create_content, visible_dashboards
+from models.content import Collection, Dashboard
+from models.parameters import validate_definitions
+
+
+def list_dashboards(user, limit, offset, collection_id=None, q=None):
+    query = visible_dashboards(user)
+    if collection_id is not None:
+        query = query.where(Dashboard.collection == collection_id)
+    if q:
+        needle = q.lower()
+        query = query.where(fn.LOWER(Dashboard.name).contains(needle) | fn.LOWER(Dashboard.description).contains(needle))
+    rows = query.order_by(Dashboard.name, Dashboard.id).limit(limit).offset(offset)
+    return serializers.paged(serializers.dashboards.dump(rows), query.count(), limit, offset)
+
+
+def get_dashboard(user, dashboard_id):
+    row = dashboard_for(user, dashboard_id)
+    return serializers.dashboard_detail(row), 200, {"ETag": etag(row.version)}
+
+
+def create_dashboard(user, body):
+    require_create_content(user)
+    row = Dashboard.create_with_first_page(
+        project=user.project_id,
+        owner=user.user_id,
+        collection=Collection.referenced(user.project_id, body.get("collection_id"), "collection_id"),
+        name=body["name"],
+        description=body.get("description", ""),
+        parameters=validate_definitions(body.get("parameters", [])),
+        default_audience=body.get("default_audience", "private"),
+    )
+    return located(serializers.dashboard_detail(row), f"/dashboards/{row.id}", ETag=etag(row.version))
+
+
+def update_dashboard(user, dashboard_id, body, if_match=None):
+    row = dashboard_for(user, dashboard_id, EDIT, lock=True)
+    row.bump_version(expected_version(if_match))
+    if "collection_id" in body:
+        row.collection = Collection.referenced(user.project_id, body["collection_id"], "collection_id")
+    if "parameters" in body:
+        row.parameters = validate_definitions(body["parameters"])
+    if "default_audience" in body:
+        row.set_audience(body["default_audience"])
+    for field in ("name", "description"):
+        if field in body:
+            setattr(row, field, body[field])
+    row.save()
+    return serializers.dashboard_detail(row), 200, {"ETag": etag(row.version)}
+
+
+def delete_dashboard(user, dashboard_id, if_match=None):
+    row = dashboard_for(user, dashboard_id, EDIT, lock=True)
+    row.bump_version(expected_version(if_match))
+    row.delete_instance()
+    return NoContent, 204

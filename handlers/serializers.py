@@ -1,0 +1,91 @@
+"""How each resource is shown: one marshmallow schema per resource, used by every handler."""
+
+from datetime import timezone
+
+from marshmallow import Schema, fields
+
+
+class UTCDateTime(fields.Field):
+    """Stored as naive UTC; shown as RFC 3339 with its offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.replace(tzinfo=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Timestamps(Schema):
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class CollectionSchema(Timestamps):
+    id = fields.Int()
+    name = fields.Str()
+    description = fields.Str()
+    parent_id = fields.Int(allow_none=True)
+
+
+class DashboardSchema(Timestamps):
+    id = fields.Int()
+    name = fields.Str()
+    description = fields.Str()
+    collection_id = fields.Int(allow_none=True)
+    parameters = fields.Raw()
+    default_audience = fields.Str()
+    public_slug = fields.Str(allow_none=True)
+    owner_id = fields.Int()
+    version = fields.Int()
+
+
+class PageSchema(Schema):
+    page_number = fields.Int(attribute="position")
+    name = fields.Str()
+
+
+class LayoutSchema(Schema):
+    x = fields.Int()
+    y = fields.Int()
+    w = fields.Int()
+    h = fields.Int()
+
+
+class CardSchema(Timestamps):
+    id = fields.Int()
+    card_type = fields.Str()
+    config = fields.Raw()
+    page = fields.Int(attribute="page_number")
+    layout = fields.Function(lambda card: LayoutSchema().dump(card))
+
+
+class ShareSchema(Timestamps):
+    id = fields.Int()
+    subject_type = fields.Str()
+    subject_id = fields.Int()
+    access_level = fields.Str()
+
+
+collection = CollectionSchema()
+collections = CollectionSchema(many=True)
+dashboard = DashboardSchema()
+dashboards = DashboardSchema(many=True)
+pages = PageSchema(many=True)
+cards = CardSchema(many=True)
+shares = ShareSchema(many=True)
+
+
+def dashboard_detail(row):
+    """The dashboard with its pages, cards (with their page number and layout) and shares."""
+    page_rows = list(row.pages.order_by(row.pages.model.position))
+    numbers = {page.id: page.position for page in page_rows}
+    card_rows = list(row.cards.order_by(row.cards.model.id))
+    for card in card_rows:
+        card.page_number = numbers[card.page_id]
+    return {
+        **dashboard.dump(row),
+        "pages": pages.dump(page_rows),
+        "cards": cards.dump(card_rows),
+        "shares": shares.dump(row.shares.order_by(row.shares.model.id)),
+    }
+
+
+def paged(items, total, limit, offset):
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

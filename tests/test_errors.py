@@ -1,0 +1,80 @@
+"""Every error is a problem document with the right status and code, the framework's own included."""
+
+import logging
+
+import pytest
+
+from tests.conftest import problem
+
+
+@pytest.fixture
+def editor(world):
+    return world.user(role="editor")[1]
+
+
+def test_unknown_route_is_not_found(editor):
+    body = problem(editor.get("/no/such/route"), 404, "not_found")
+    assert body["type"] == "about:blank" and body["title"]
+
+
+def test_wrong_method_lists_every_method_of_the_path(editor):
+    response = editor.put("/dashboards/collections", json={})
+    problem(response, 405, "method_not_allowed")
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+def test_schema_violation_is_invalid_request_with_every_field(editor):
+    body = problem(editor.post("/dashboards", json={"name": "", "colour": "red"}), 400, "invalid_request")
+    assert {e["path"] for e in body["errors"]} == {"", "/name"}
+
+
+def test_query_parameter_violation_names_the_parameter(editor):
+    body = problem(editor.get("/dashboards", params={"limit": 500}), 400, "invalid_request")
+    assert body["errors"] == [{"path": "/query/limit", "message": "500 is greater than the maximum of 200"}]
+
+
+def test_unknown_query_parameter_is_rejected(editor):
+    body = problem(editor.get("/dashboards", params={"colour": "red"}), 400, "invalid_request")
+    assert body["errors"][0]["path"] == "/query/colour"
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b"\xff\xfe{}", b'{"name": "\\ud800"}'])
+def test_undecodable_body_is_invalid_request(editor, payload):
+    response = editor.post("/dashboards", content=payload, headers={"Content-Type": "application/json"})
+    problem(response, 400, "invalid_request")
+
+
+def test_wrong_media_type_is_415(editor):
+    response = editor.post("/dashboards", content=b"name=x", headers={"Content-Type": "text/plain"})
+    problem(response, 415, "unsupported_media_type")
+
+
+def test_body_over_the_limit_is_413_and_stores_nothing(editor):
+    response = editor.post("/dashboards", json={"name": "big", "description": "x" * 70_000})
+    problem(response, 413, "payload_too_large")
+    assert editor.get("/dashboards").json()["total"] == 0
+
+
+def test_unhandled_error_is_500_without_a_trace(editor, monkeypatch, caplog):
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("models.content.Dashboard.create_with_first_page", explode)
+    with caplog.at_level(logging.ERROR, logger="dashboards_api"):
+        response = editor.post("/dashboards", json={"name": "boom"})
+    body = problem(response, 500, "internal_error")
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert "secret internals" in caplog.text
+    assert body["detail"]
+
+
+def test_missing_token_is_401_with_challenge(world):
+    response = world.anonymous().get("/me")
+    problem(response, 401, "unauthenticated")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("header", ["Bearer nope", "Basic dXNlcjpwYXNz", "Bearer", "Token abc"])
+def test_bad_token_is_401(world, header):
+    response = world.anonymous().get("/me", headers={"Authorization": header})
+    problem(response, 401, "unauthenticated")
