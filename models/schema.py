@@ -66,8 +66,14 @@ def drop_all():
 
 def truncate_all():
     """Empty every table and drop every dataset table, keeping the schema (tests only)."""
+    for dataset in Dataset.select():
+        database.execute_sql(f'DROP TABLE IF EXISTS "{dataset.table_name}"')
+    names = ", ".join(f'"{model._meta.table_name}"' for model in TABLES)
+    if not is_sqlite():
+        database.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        return
+    database.execute_sql("PRAGMA foreign_keys = OFF")
     with database.atomic():
-        for dataset in Dataset.select():
-            database.execute_sql(f'DROP TABLE IF EXISTS "{dataset.table_name}"')
-        for model in reversed(TABLES):
+        for model in TABLES:
             model.delete().execute()
+    database.execute_sql("PRAGMA foreign_keys = ON")
