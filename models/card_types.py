@@ -40,10 +40,10 @@ _PARAMETER_KEYS = frozenset({"param", "parameter"})
 
 @functools.cache
 def _validator(card_type):
-    schema = json.loads((SCHEMA_DIR / f"{card_type}.json").read_text(encoding="utf-8"))
-    cls = validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    loaded = json.loads((SCHEMA_DIR / f"{card_type}.json").read_text(encoding="utf-8"))
+    cls = validator_for(loaded)
+    cls.check_schema(loaded)  # a broken file fails on first use, not with odd config errors
+    return cls(loaded)
 
 
 def schema(card_type):
