@@ -1,0 +1,144 @@
+"""The card palette: each card type's JSON Schema (card_schemas/<type>.json), default size and checks.
+
+The schema files are the one definition of a card config; they are read and compiled once, on
+first use, and never handed out as the cached objects themselves.
+"""
+
+import copy
+import functools
+import json
+from collections import namedtuple
+from pathlib import Path
+from types import MappingProxyType
+
+from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
+
+from models.errors import InvalidCardConfig
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "card_schemas"
+
+Size = namedtuple("Size", "w h")
+
+DEFAULT_SIZES = MappingProxyType({
+    "text": Size(12, 4),
+    "image": Size(8, 6),
+    "kpi": Size(6, 4),
+    "chart": Size(12, 8),
+    "table": Size(24, 8),
+    "detail": Size(12, 8),
+    "filter": Size(6, 2),
+})
+CARD_TYPES = tuple(DEFAULT_SIZES)
+
+# Config keys whose string values (or lists of strings) name dataset columns, and keys naming
+# dashboard parameters. Sort `by` is left out: it names an output column (a metric's label too).
+_COLUMN_KEYS = frozenset({"column", "series_by"})
+_COLUMN_LIST_KEYS = frozenset({"columns", "fields"})
+_PARAMETER_KEYS = frozenset({"param", "parameter"})
+
+
+@functools.cache
+def _validator(card_type):
+    loaded = json.loads((SCHEMA_DIR / f"{card_type}.json").read_text(encoding="utf-8"))
+    cls = validator_for(loaded)
+    cls.check_schema(loaded)  # a broken file fails on first use, not with odd config errors
+    return cls(loaded)
+
+
+def schema(card_type):
+    """A copy of the card type's JSON Schema (callers may change it freely)."""
+    return copy.deepcopy(_known(card_type).schema)
+
+
+def palette():
+    return [_palette_entry(card_type) for card_type in CARD_TYPES]
+
+
+def _palette_entry(card_type):
+    card_schema = schema(card_type)
+    return {
+        "card_type": card_type,
+        "title": card_schema["title"],
+        "description": card_schema["description"],
+        "schema": card_schema,
+        "default_size": DEFAULT_SIZES[card_type]._asdict(),
+    }
+
+
+def validate_config(card_type, config, path="/config"):
+    """Raise InvalidCardConfig listing every way `config` fails its card type's schema.
+
+    Paths are JSON Pointers under `path` (the config's place in the request body).
+    """
+    # best_match looks inside oneOf/anyOf failures for the branch the config was meant for.
+    found = (best_match([error]) for error in _known(card_type).iter_errors(config))
+    errors = {
+        (_pointer(path, error.absolute_path), _message(error)): tuple(error.absolute_path)
+        for error in found
+    }
+    if errors:
+        ordered = sorted(errors, key=lambda key: (_sort_key(errors[key]), key))
+        raise InvalidCardConfig(
+            f"The {card_type} card config is invalid.",
+            errors=[{"path": pointer, "message": message} for pointer, message in ordered],
+        )
+
+
+def referenced_names(card_type, config, path="/config"):
+    """The dataset, columns and dashboard parameters a valid config refers to.
+
+    Each column and parameter comes with its JSON Pointer, so that a caller that finds one
+    missing can answer `invalid_card_config` at the right place.
+    """
+    _known(card_type)
+    names = {"dataset_id": config.get("dataset_id"), "columns": [], "parameters": []}
+    for kind, pointer, name in _walk(config, path):
+        names[kind].append((pointer, name))
+    return names
+
+
+def _walk(node, pointer):
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _walk(item, f"{pointer}/{index}")
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        child = _pointer(pointer, [key])
+        if key in _COLUMN_KEYS and isinstance(value, str):
+            yield "columns", child, value
+        elif key in _COLUMN_LIST_KEYS and isinstance(value, list):
+            yield from (("columns", f"{child}/{i}", name) for i, name in enumerate(value))
+        elif key in _PARAMETER_KEYS and isinstance(value, str):
+            yield "parameters", child, value
+        elif key != "sort":
+            yield from _walk(value, child)
+
+
+def _known(card_type):
+    if card_type not in CARD_TYPES:
+        raise InvalidCardConfig(
+            f"Unknown card type {card_type!r}.",
+            errors=[{"path": "/card_type", "message": f"must be one of: {', '.join(CARD_TYPES)}."}],
+        )
+    return _validator(card_type)
+
+
+def _pointer(prefix, parts):
+    escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+    return "".join([prefix, *(f"/{part}" for part in escaped)])
+
+
+def _sort_key(parts):
+    """Orders `/metrics/2` before `/metrics/10`: numbers by value, names by text."""
+    return [(0, part, "") if isinstance(part, int) else (1, 0, part) for part in parts]
+
+
+def _message(error):
+    # A field ruled out by another field is written `{"not": {}, "description": why}`, since
+    # jsonschema drops the path of errors from a plain `false` schema.
+    if error.validator == "not" and error.validator_value == {}:
+        return error.schema.get("description", "is not allowed here.")
+    return error.message

@@ -1,0 +1,145 @@
+"""The dashboard grid: 24 columns, cards as rectangles that never overlap on one page.
+
+Pure functions over `Rect`s; the model layer loads a page's cards into rects and calls these.
+"""
+
+from dataclasses import dataclass
+from typing import Hashable
+
+from models.errors import CardPositionConflict, InvalidLayout
+
+COLUMNS = 24
+MAX_HEIGHT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    card_id: Hashable
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def right(self):
+        return self.x + self.w
+
+    @property
+    def bottom(self):
+        return self.y + self.h
+
+
+_BOUNDS = {
+    "x": (0, COLUMNS - 1),
+    "y": (0, None),
+    "w": (1, COLUMNS),
+    "h": (1, MAX_HEIGHT),
+}
+
+
+def _field_error(name, value):
+    low, high = _BOUNDS[name]
+    if value is None:
+        return f"'{name}' is required."
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"'{name}' must be an integer."
+    if value < low or (high is not None and value > high):
+        upper = f" and at most {high}" if high is not None else ""
+        return f"'{name}' must be at least {low}{upper}."
+    return None
+
+
+def bounds_errors(layout, path=""):
+    """Every bounds error of one layout (a mapping or a Rect), as `{path, message}` items."""
+    values = _layout_values(layout)
+    errors = []
+    for name in _BOUNDS:
+        message = _field_error(name, values.get(name))
+        if message:
+            errors.append({"path": f"{path}/{name}", "message": message})
+    if not errors and values["x"] + values["w"] > COLUMNS:
+        errors.append({
+            "path": f"{path}/w",
+            "message": f"x + w must be at most {COLUMNS} (the card ends at column {values['x'] + values['w']}).",
+        })
+    return errors
+
+
+def _layout_values(layout):
+    if isinstance(layout, Rect):
+        return {name: getattr(layout, name) for name in _BOUNDS}
+    return layout
+
+
+def check_bounds(layout, path=""):
+    """Raise InvalidLayout naming each field of `layout` that leaves the grid."""
+    errors = bounds_errors(layout, path)
+    if errors:
+        raise InvalidLayout("The layout does not fit the 24-column grid.", errors=errors)
+
+
+def find_overlaps(rects):
+    """Every pair of overlapping rects, as `(card_id, other_card_id)`.
+
+    A sweep over y keeps, for each grid column, the rects active at the sweep line. A new
+    rect meets exactly the active rects in its columns, and each pair shares at most 24 columns,
+    so the work is O(n log n + k) for k overlapping pairs on the 24-column grid. Ends are handled
+    before starts at the same y, so rects that only touch do not overlap.
+    """
+    rects = [rect for rect in rects if rect.w > 0 and rect.h > 0]
+    events = sorted(
+        [(rect.y, 1, index) for index, rect in enumerate(rects)]
+        + [(rect.bottom, 0, index) for index, rect in enumerate(rects)]
+    )
+    active = {}  # column -> {index: None}, an insertion-ordered set
+    pairs = {}
+    for _, is_start, index in events:
+        columns = range(rects[index].x, rects[index].right)
+        if not is_start:
+            for column in columns:
+                del active[column][index]
+            continue
+        for column in columns:
+            cell = active.setdefault(column, {})
+            pairs.update(((other, index), None) for other in cell)
+            cell[index] = None
+    return [(rects[a].card_id, rects[b].card_id) for a, b in pairs]
+
+
+def raise_on_overlaps(rects):
+    """Raise CardPositionConflict naming every overlapping pair among `rects`."""
+    pairs = find_overlaps(rects)
+    if not pairs:
+        return
+    described = ", ".join(f"{a} and {b}" for a, b in pairs)
+    raise CardPositionConflict(
+        f"Cards would overlap: {described}.",
+        conflicts=[{"card_id": a, "other_card_id": b} for a, b in pairs],
+    )
+
+
+def first_free_spot(rects, w, h):
+    """The first `(x, y)`, top to bottom then left to right, where a w×h card overlaps nothing.
+
+    The first free spot always sits at y 0 or at the bottom of a card (else it could move up),
+    and at x 0 or at the right edge of a card (else it could move left), so only those are tried.
+    """
+    if not 1 <= w <= COLUMNS or h < 1:
+        raise ValueError(f"a card of size {w}x{h} cannot be placed on the grid")
+    rects = [rect for rect in rects if rect.w > 0 and rect.h > 0]
+    for y in sorted({0, *(rect.bottom for rect in rects)}):
+        band = [rect for rect in rects if rect.y < y + h and rect.bottom > y]
+        x = _first_gap(band, w)
+        if x is not None:
+            return x, y
+    raise AssertionError("unreachable: below every card the grid is free")
+
+
+def _first_gap(band, w):
+    """The leftmost x where w columns are free of every rect in `band`, or None."""
+    cursor = 0
+    for rect in sorted(band, key=lambda rect: rect.x):
+        if rect.x - cursor >= w:
+            return cursor
+        cursor = max(cursor, rect.right)
+    return cursor if COLUMNS - cursor >= w else None
