@@ -1,21 +1,22 @@
 """HTTP conventions shared by the handlers: entity tags and Location headers."""
 
-from models.errors import InvalidRequest
+import re
 
+STRONG_TAG = re.compile(r'^\s*"(\d{1,18})"\s*$')
 
 def etag(version):
     return f'"{version}"'
 
 
-def expected_version(if_match):
-    """The version an If-Match header names, or None when the header is absent or `*`."""
+def expected_versions(if_match):
+    """The versions an If-Match header accepts: None for any (absent or `*`).
+
+    Per RFC 9110 a weak or malformed tag matches nothing, so the write is refused with 412.
+    """
     if if_match is None or if_match.strip() == "*":
         return None
-    tag = if_match.split(",")[0].strip()
-    if tag.startswith('"') and tag.endswith('"') and tag[1:-1].isdigit():
-        return int(tag[1:-1])
-    raise InvalidRequest("If-Match must be an entity tag such as \"3\".",
-                         errors=[{"path": "/header/If-Match", "message": "not an entity tag"}])
+    tags = (STRONG_TAG.match(tag) for tag in if_match.split(","))
+    return {int(tag.group(1)) for tag in tags if tag}
 
 
 def located(body, path, **headers):

@@ -2,7 +2,7 @@ from connexion import NoContent
 from peewee import fn
 
 from handlers import serializers
-from handlers.common import etag, expected_version, located
+from handlers.common import etag, expected_versions, located
 from models.access import EDIT, dashboard_for, require_create_content, visible_dashboards
 from models.content import Collection, Dashboard
 from models.parameters import validate_definitions
@@ -40,7 +40,7 @@ def create_dashboard(user, body):
 
 def update_dashboard(user, dashboard_id, body, if_match=None):
     row = dashboard_for(user, dashboard_id, EDIT, lock=True)
-    row.bump_version(expected_version(if_match))
+    row.bump_version(expected_versions(if_match))
     if "collection_id" in body:
         row.collection = Collection.referenced(user.project_id, body["collection_id"], "collection_id")
     if "parameters" in body:
@@ -56,6 +56,6 @@ def update_dashboard(user, dashboard_id, body, if_match=None):
 
 def delete_dashboard(user, dashboard_id, if_match=None):
     row = dashboard_for(user, dashboard_id, EDIT, lock=True)
-    row.bump_version(expected_version(if_match))
+    row.bump_version(expected_versions(if_match))
     row.delete_instance()
     return NoContent, 204

@@ -94,18 +94,18 @@ class Dashboard(TimestampedModel):
         self.default_audience = audience
 
     def bump_version(self, expected=None):
-        """Record a change; with `expected`, refuse it when someone else changed the dashboard first.
+        """Record a change; with `expected` versions, refuse it when the current one is not among them.
 
         The conditional UPDATE is the lock: of two writers holding the same version, the second
         finds no row to update once the first commits.
         """
         query = Dashboard.update(version=Dashboard.version + 1, updated_at=utcnow()).where(Dashboard.id == self.id)
         if expected is not None:
-            query = query.where(Dashboard.version == expected)
+            query = query.where(Dashboard.version.in_(sorted(expected)))
         if query.execute() == 0:
             current = Dashboard.select(Dashboard.version).where(Dashboard.id == self.id).scalar()
             raise PreconditionFailed(
-                f"The dashboard changed since version {expected}; it is now at version {current}.",
+                f"The dashboard is at version {current}, which If-Match does not name.",
                 current_version=current,
             )
         self.version = Dashboard.select(Dashboard.version).where(Dashboard.id == self.id).scalar()

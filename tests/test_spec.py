@@ -36,3 +36,16 @@ def test_operation_is_complete_and_resolves(path, method, op):
     assert ("401" in op["responses"]) == secured
     if "requestBody" in op:
         assert {"400", "413", "415"} <= set(op["responses"])
+
+
+@pytest.mark.parametrize("path,media_type", [
+    ("/api/openapi.json", "application/json"),
+    ("/api/openapi.yaml", "text/yaml"),
+    ("/api/ui/", "text/html"),
+])
+def test_spec_and_docs_are_served_without_a_token(http, path, media_type):
+    response = http.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)
+    if path.endswith(".json"):
+        assert response.json()["info"]["title"] == SPEC["info"]["title"]
