@@ -1,0 +1,57 @@
+"""The command line prints exactly what scripts rely on, and its tokens work against the API."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ApiClient, problem
+
+
+@pytest.fixture
+def cli(database_url, clean_store):
+    def run(*args, expect=0):
+        env = {**os.environ, "DATABASE_URL": database_url}
+        done = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == expect, done.stderr
+        return done
+
+    return run
+
+
+def identity(done):
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1
+    return json.loads(lines[0])
+
+
+def test_init_is_repeatable(cli):
+    assert json.loads(cli("init").stdout) == {"schema_version": 1, "applied": []}
+
+
+def test_create_user_token_and_grant(cli, http):
+    created = identity(cli("create-user", "--org", "acme", "--project", "web", "--email", "ana@acme.io", "--role", "viewer"))
+    assert set(created) == {"user_id", "org", "project", "token"}
+    assert (created["org"], created["project"]) == ("acme", "web")
+    me = ApiClient(http, created["token"]).get("/me").json()
+    assert (me["user"]["id"], me["project"]["name"], me["role"], me["permissions"]) == (created["user_id"], "web", "viewer", [])
+
+    again = identity(cli("create-token", "--email", "ana@acme.io", "--project", "default"))
+    assert again["token"] != created["token"] and again["project"] == "default"
+
+    cli("grant", "--email", "ana@acme.io", "--org", "acme", "--project", "web", "--permission", "dashboard.edit")
+    assert ApiClient(http, created["token"]).get("/me").json()["permissions"] == ["dashboard.edit"]
+    assert ApiClient(http, created["token"]).post("/dashboards", json={"name": "x"}).status_code == 201
+
+    assert "exists" in cli("create-user", "--org", "acme", "--project", "web", "--email", "ana@acme.io",
+                           "--role", "admin", expect=2).stderr
+    problem(ApiClient(http, created["token"] + "x").get("/me"), 401, "unauthenticated")
+
+
+def test_demo_is_repeatable_and_its_token_works(cli, http):
+    first, second = identity(cli("demo")), identity(cli("demo"))
+    assert first["user_id"] == second["user_id"] and first["token"] != second["token"]
+    listed = ApiClient(http, second["token"]).get("/dashboards").json()
+    assert listed["total"] >= 3
