@@ -261,7 +261,8 @@ def _like(field, text, ctx, path, prefix):
     escaped = text.translate(_ASCII_LOWER).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = escaped + "%" if prefix else "%" + escaped + "%"
     # lower() on both sides of LIKE: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
-    return peewee.Expression(fn.lower(field), "LIKE", peewee.NodeList((pattern, SQL("ESCAPE '\\'"))))
+    # Spelled as SQL("LIKE") because Peewee turns its LIKE operator into GLOB on SQLite.
+    return peewee.NodeList((fn.lower(field), SQL("LIKE"), pattern, SQL("ESCAPE '\\'")), parens=True)
 
 
 def _condition(op, column, value, ctx, path, from_param):
