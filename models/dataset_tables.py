@@ -302,6 +302,8 @@ class _RowChecker:
 
     def __call__(self, index, row):
         """The row as a tuple of storage values, or None when it is bad (the error is recorded)."""
+        if self.full():
+            return None
         values = self._values(index, row)
         if values is None:
             return None
@@ -310,8 +312,7 @@ class _RowChecker:
             try:
                 out.append(storage_value(column["type"], coerce_value(column["type"], value), self.sqlite))
             except ValueError as exc:
-                self.errors.append({"path": pointer("rows", index, column["name"]),
-                                    "message": f"{exc} for a {column['type']} column"})
+                self.errors.append({"path": pointer("rows", index, column["name"]), "message": str(exc)})
                 if self.full():
                     break
         return tuple(out) if len(out) == len(self.columns) and not self.errors else None
