@@ -1,0 +1,494 @@
+"""Physical storage of datasets: one real SQL table per dataset, typed, built with Peewee.
+
+Column names are user text and never reach SQL: each column is stored under a key (`c0`, `c1`,
+…) that `normalize_columns` assigns. Values are coerced here, once, into the representation the
+backend stores, so that comparisons, grouping and sorting behave alike on SQLite and PostgreSQL:
+- SQLite keeps dates as `YYYY-MM-DD` text and datetimes as fixed-width
+  `YYYY-MM-DD HH:MM:SS.ffffff` text (UTC), so text order is time order;
+- PostgreSQL keeps `date`, `timestamp` (UTC, no time zone) and text with the "C" collation, so
+  strings compare by code point exactly as SQLite's BINARY collation does.
+"""
+
+import csv
+import math
+import re
+import sqlite3
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from itertools import islice
+
+import peewee
+
+from models.base import utcnow
+from models.datasets import COLUMN_TYPES, Dataset
+from models.db import database, is_sqlite, write_transaction
+from models.errors import InvalidRows, Unprocessable
+
+MAX_NAME_LENGTH = 255
+MAX_ERRORS = 20
+MAX_ROWS_PER_INSERT = 1000
+IMPORT_BATCH_ROWS = 10_000
+INFER_SAMPLE_ROWS = 1000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+ROW_ID = "_rid"
+
+_KEY_RE = re.compile(r"^c[0-9]+$")
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_NUMBER_RE = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATETIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}.*)?$")
+
+
+def pointer(*parts):
+    """A JSON Pointer (RFC 6901) to a place in a request body; column names may hold '/' or '~'."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+# --- columns --------------------------------------------------------------------------------
+
+def normalize_columns(columns):
+    """Validate `[{name, type}]` and return `[{name, type, key}]` with safe keys c0, c1, …."""
+    errors = []
+    if not isinstance(columns, list) or not columns:
+        raise Unprocessable("A dataset needs at least one column.", code="invalid_columns",
+                            errors=[{"path": "/columns", "message": "expected a non-empty list"}])
+    seen = set()
+    for index, column in enumerate(columns):
+        errors.extend(_column_errors(index, column, seen))
+    if errors:
+        raise Unprocessable("The columns are invalid.", code="invalid_columns", errors=errors)
+    return [{"name": c["name"], "type": c["type"], "key": f"c{i}"} for i, c in enumerate(columns)]
+
+
+def _column_errors(index, column, seen):
+    if not isinstance(column, dict):
+        return [{"path": pointer("columns", index), "message": "expected an object {name, type}"}]
+    errors = []
+    name = column.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME_LENGTH:
+        errors.append({"path": pointer("columns", index, "name"),
+                       "message": f"expected a name of 1 to {MAX_NAME_LENGTH} characters"})
+    elif "\x00" in name:
+        errors.append({"path": pointer("columns", index, "name"), "message": "NUL is not allowed"})
+    elif name in seen:
+        errors.append({"path": pointer("columns", index, "name"),
+                       "message": f"duplicate column name {name!r}"})
+    else:
+        seen.add(name)
+    if column.get("type") not in COLUMN_TYPES:
+        errors.append({"path": pointer("columns", index, "type"),
+                       "message": f"expected one of {', '.join(COLUMN_TYPES)}"})
+    return errors
+
+
+# --- values ---------------------------------------------------------------------------------
+
+def _coerce_string(value):
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+def _coerce_integer(value):
+    if isinstance(value, str) and _INT_RE.match(value.strip()):
+        value = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected an integer")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("integer out of the 64-bit range")
+    return value
+
+
+def _coerce_number(value):
+    if isinstance(value, str) and _NUMBER_RE.match(value.strip()):
+        value = float(value.strip())
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValueError("expected a number")
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError("number out of range") from None
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value + 0.0  # folds -0.0 into 0.0, so grouping never shows two zeros
+
+
+def _coerce_boolean(value):
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
+def _coerce_date(value):
+    if isinstance(value, str) and _DATE_RE.match(value.strip()):
+        value = date.fromisoformat(value.strip())
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValueError("expected a date YYYY-MM-DD")
+    return value
+
+
+def _coerce_datetime(value):
+    if isinstance(value, str) and _DATETIME_RE.match(value.strip()):
+        value = datetime.fromisoformat(value.strip())
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise ValueError("expected an ISO 8601 datetime")
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+_COERCERS = {
+    "string": _coerce_string,
+    "integer": _coerce_integer,
+    "number": _coerce_number,
+    "boolean": _coerce_boolean,
+    "date": _coerce_date,
+    "datetime": _coerce_datetime,
+}
+
+
+def coerce_value(column_type, value):
+    """The Python value of `value` for a column of `column_type`; ValueError says why it does not fit.
+
+    Accepts JSON values, the text of a CSV field and already-typed Python values (dates, datetimes).
+    """
+    if value is None:
+        return None
+    try:
+        return _COERCERS[column_type](value)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(str(exc) or "invalid value") from None
+
+
+def storage_value(column_type, value, sqlite):
+    """The value bound to SQL for an already coerced Python value (see the module docstring)."""
+    if value is None or not sqlite:
+        return value
+    if column_type == "date":
+        return value.isoformat()
+    if column_type == "datetime":
+        return value.isoformat(" ", timespec="microseconds")
+    return value
+
+
+def json_value(column_type, value):
+    """A JSON-ready value from what either backend returns (Decimal, text dates, 0/1 booleans)."""
+    if value is None:
+        return None
+    if column_type == "integer":
+        return int(value)
+    if column_type == "number":
+        return float(value)
+    if column_type == "boolean":
+        return bool(value)
+    if column_type == "date":
+        return value if isinstance(value, str) else value.isoformat()
+    if column_type == "datetime":
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.isoformat() + "Z"
+    return value
+
+
+# --- physical table -------------------------------------------------------------------------
+
+class _Stored:
+    """Fields bind values exactly as `storage_value` made them; reads are converted by `json_value`."""
+
+    def db_value(self, value):
+        return value
+
+    def python_value(self, value):
+        return value
+
+
+class _Text(_Stored, peewee.TextField):
+    pass
+
+
+class _Integer(_Stored, peewee.BigIntegerField):
+    pass
+
+
+class _Number(_Stored, peewee.DoubleField):
+    pass
+
+
+class _Boolean(_Stored, peewee.BooleanField):
+    pass
+
+
+class _Date(_Stored, peewee.DateField):
+    pass
+
+
+class _DateTime(_Stored, peewee.DateTimeField):
+    pass
+
+
+_FIELDS = {
+    "string": _Text, "integer": _Integer, "number": _Number,
+    "boolean": _Boolean, "date": _Date, "datetime": _DateTime,
+}
+
+
+def _field(column):
+    if not _KEY_RE.match(column["key"]):
+        raise ValueError(f"unsafe column key {column['key']!r}")
+    # PostgreSQL's default collation follows the server locale; "C" compares code points, as
+    # SQLite's BINARY does, and keeps lower() to ASCII on both.
+    collation = '"C"' if column["type"] == "string" and not is_sqlite() else None
+    return _FIELDS[column["type"]](null=True, column_name=column["key"], collation=collation)
+
+
+def rows_model(dataset):
+    """A Peewee model over the dataset's table: field `rid` (column `_rid`) plus one field per key.
+
+    Built per call rather than cached, because the columns belong to the dataset row.
+    """
+    attrs = {column["key"]: _field(column) for column in dataset.columns}
+    attrs["rid"] = peewee.BigAutoField(column_name=ROW_ID)
+    attrs["Meta"] = type("Meta", (), {"database": database, "table_name": dataset.table_name})
+    return type(f"DatasetRows{dataset.id}", (peewee.Model,), attrs)
+
+
+def create_table(dataset):
+    rows_model(dataset).create_table(safe=False)
+
+
+def drop_table(dataset):
+    rows_model(dataset).drop_table(safe=True)
+
+
+def create_dataset(project, name, columns, description=""):
+    """A new Dataset row with its (empty) table; `columns` is `[{name, type}]`."""
+    columns = normalize_columns(columns)
+    with write_transaction():
+        dataset = Dataset.create(project=project, name=name, description=description, columns=columns)
+        create_table(dataset)
+    return dataset
+
+
+# --- appending rows -------------------------------------------------------------------------
+
+def _rows_per_insert(column_count):
+    """Rows per INSERT, so that one statement stays under the backend's bound-variable limit."""
+    if is_sqlite():
+        limit = database.connection().getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    else:
+        limit = 65535
+    return max(1, min(MAX_ROWS_PER_INSERT, limit // (column_count + 1)))
+
+
+class _RowChecker:
+    """Coerces rows (arrays in column order or objects keyed by name) and collects their errors."""
+
+    def __init__(self, columns, sqlite):
+        self.columns = columns
+        self.names = {column["name"]: i for i, column in enumerate(columns)}
+        self.sqlite = sqlite
+        self.errors = []
+
+    def full(self):
+        return len(self.errors) >= MAX_ERRORS
+
+    def __call__(self, index, row):
+        """The row as a tuple of storage values, or None when it is bad (the error is recorded)."""
+        if self.full():
+            return None
+        values = self._values(index, row)
+        if values is None:
+            return None
+        out = []
+        for column, value in zip(self.columns, values):
+            try:
+                out.append(storage_value(column["type"], coerce_value(column["type"], value), self.sqlite))
+            except ValueError as exc:
+                self.errors.append({"path": pointer("rows", index, column["name"]), "message": str(exc)})
+                if self.full():
+                    break
+        return tuple(out) if len(out) == len(self.columns) and not self.errors else None
+
+    def _values(self, index, row):
+        if isinstance(row, (list, tuple)):
+            if len(row) == len(self.columns):
+                return row
+            message = f"expected {len(self.columns)} values, got {len(row)}"
+        elif isinstance(row, dict):
+            unknown = [key for key in row if key not in self.names]
+            if not unknown:
+                return [row.get(column["name"]) for column in self.columns]
+            return self._unknown(index, unknown)
+        else:
+            message = "expected an array or an object"
+        self.errors.append({"path": pointer("rows", index), "message": message})
+        return None
+
+    def _unknown(self, index, keys):
+        for key in keys[: MAX_ERRORS - len(self.errors)]:
+            self.errors.append({"path": pointer("rows", index, key), "message": "unknown column"})
+        return None
+
+
+def _insert(model, fields, rows, chunk):
+    for start in range(0, len(rows), chunk):
+        model.insert_many(rows[start:start + chunk], fields=fields).execute()
+
+
+def _store_rows(dataset, rows, batch_rows, progress):
+    """Check and insert `rows` batch by batch; returns the count, or raises InvalidRows at the end.
+
+    Once a row is bad nothing more is inserted (the transaction will roll back), but checking
+    goes on so that one answer names up to MAX_ERRORS problems.
+    """
+    model = rows_model(dataset)
+    fields = [getattr(model, column["key"]) for column in dataset.columns]
+    chunk = _rows_per_insert(len(fields))
+    checker = _RowChecker(dataset.columns, is_sqlite())
+    rows = iter(enumerate(rows))
+    done = 0
+    while not checker.full():
+        batch = [checker(index, row) for index, row in islice(rows, batch_rows)]
+        if not batch:
+            break
+        if not checker.errors:
+            _insert(model, fields, batch, chunk)
+        done += len(batch)
+        if progress and not checker.errors:
+            progress(done)
+    if checker.errors:
+        raise InvalidRows(f"{len(checker.errors)} problem(s) in the rows; nothing was stored.",
+                          errors=checker.errors)
+    return done
+
+
+def _bump(dataset, added):
+    """Count the rows and move the version on, in SQL so that concurrent appends both count."""
+    (Dataset
+     .update(row_count=Dataset.row_count + added, version=Dataset.version + 1, updated_at=utcnow())
+     .where(Dataset.id == dataset.id)
+     .execute())
+    fresh = Dataset.get_by_id(dataset.id)
+    dataset.row_count, dataset.version, dataset.updated_at = fresh.row_count, fresh.version, fresh.updated_at
+
+
+def append_rows(dataset, rows, progress=None, batch_rows=IMPORT_BATCH_ROWS):
+    """Append `rows` (any iterable) in one transaction; returns how many were added.
+
+    A bad row raises InvalidRows naming `/rows/<index>/<column name>`, and nothing is stored.
+    Missing keys of an object row are NULL; unknown keys are an error.
+    """
+    with write_transaction():
+        added = _store_rows(dataset, rows, batch_rows, progress)
+        _bump(dataset, added)
+    return added
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+def _header_order(header, columns):
+    """For each dataset column, its position in the CSV header; InvalidRows at /header if they differ."""
+    header = [name.removeprefix("\ufeff") if i == 0 else name for i, name in enumerate(header)]
+    names = [column["name"] for column in columns]
+    if len(header) != len(set(header)) or set(header) != set(names):
+        missing = [n for n in names if n not in header]
+        extra = [n for n in header if n not in names]
+        message = "the header must name each column of the dataset exactly once"
+        if missing or extra:
+            message += f" (missing: {missing}, unknown: {extra})"
+        raise InvalidRows("The CSV header does not match the dataset.",
+                          errors=[{"path": "/header", "message": message}])
+    return [header.index(name) for name in names]
+
+
+def iter_csv_rows(text_stream, columns):
+    """Stream a CSV whose header names `columns` (in any order) as rows in column order.
+
+    An empty field is NULL. Open files with newline="" so quoted newlines survive.
+    """
+    reader = csv.reader(text_stream)
+    header = next(reader, None)
+    if header is None:
+        raise InvalidRows("The CSV is empty.", errors=[{"path": "/header", "message": "no header line"}])
+    order = _header_order(header, columns)
+    index = 0
+    for record in reader:
+        if not record:
+            continue  # blank line
+        if len(record) != len(order):
+            raise InvalidRows("A CSV line has the wrong number of fields.", errors=[{
+                "path": pointer("rows", index),
+                "message": f"expected {len(order)} fields, got {len(record)} (line {reader.line_num})",
+            }])
+        yield [record[j] or None for j in order]
+        index += 1
+
+
+def _infer_type(values):
+    values = [v for v in values if v not in (None, "")]
+    if not values:
+        return "string"
+    for column_type in ("boolean", "integer", "number", "date", "datetime"):
+        try:
+            for value in values:
+                coerce_value(column_type, value)
+        except ValueError:
+            continue
+        return column_type
+    return "string"
+
+
+def infer_columns(header, sample_rows):
+    """`[{name, type}]` for a CSV header, each type the narrowest that fits every sampled value."""
+    sample_rows = list(sample_rows)
+    header = [name.removeprefix("\ufeff") if i == 0 else name for i, name in enumerate(header)]
+    return [
+        {"name": name, "type": _infer_type(row[i] if i < len(row) else None for row in sample_rows)}
+        for i, name in enumerate(header)
+    ]
+
+
+def _sample_columns(path, sample_rows):
+    with open(path, newline="", encoding="utf-8-sig") as stream:
+        reader = csv.reader(stream)
+        header = next(reader, None)
+        if header is None:
+            raise InvalidRows("The CSV is empty.", errors=[{"path": "/header", "message": "no header line"}])
+        return infer_columns(header, islice(reader, sample_rows))
+
+
+def import_csv(project, name, path, columns=None, progress=None, description="",
+               batch_rows=IMPORT_BATCH_ROWS):
+    """Create a dataset from a CSV file, streaming it; returns the Dataset.
+
+    `columns` (`[{name, type}]`) defaults to types inferred from the first rows. The file is read
+    in batches of `batch_rows`, `progress(rows_done)` is called after each, and everything
+    (dataset row, table, rows) is one transaction: a bad row leaves nothing behind.
+    """
+    columns = columns or _sample_columns(path, INFER_SAMPLE_ROWS)
+    with write_transaction():
+        dataset = create_dataset(project, name, columns, description)
+        with open(path, newline="", encoding="utf-8-sig") as stream:
+            append_rows(dataset, iter_csv_rows(stream, dataset.columns), progress, batch_rows)
+    return dataset
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def preview_rows(dataset, limit=100, offset=0):
+    """Rows in insertion order as `{column name: JSON value}`."""
+    model = rows_model(dataset)
+    fields = [getattr(model, column["key"]) for column in dataset.columns]
+    query = model.select(*fields).order_by(model.rid).limit(limit).offset(offset).tuples()
+    return [
+        {column["name"]: json_value(column["type"], value) for column, value in zip(dataset.columns, row)}
+        for row in query
+    ]

@@ -1,0 +1,392 @@
+"""The card-query compiler: a query spec becomes ONE parameterized SELECT over a dataset's table.
+
+Spec vocabulary (shared with the card config schemas):
+  dimensions [{column, bucket?}]   GROUP BY; bucket day|week|month|quarter|year on date/datetime
+  metrics    [{agg, column?, label?}]   count count_distinct sum avg min max
+  columns    [name]               raw mode: rows as stored (no dimensions, no metrics)
+  filters    [{column, op, value?}]     value: literal | list | {"param": name}
+  sort       [{by, direction}]    by an output name; ties fall back to dimensions / insertion order
+  limit (default 1000, at most 10000), offset
+
+Values only ever travel as bound parameters; column names only as the dataset's safe keys; the
+few SQL literals (bucket formats, ESCAPE) are constants of this module. Results are the same on
+SQLite and PostgreSQL: a NULL cell matches no comparison (only is_null); NULLs sort last
+ascending and first descending; avg is SUM/COUNT in double precision on both; contains and
+starts_with ignore ASCII case only (neither backend lowers other letters the same way).
+"""
+
+import json
+from dataclasses import dataclass
+
+import peewee
+from peewee import SQL, fn
+
+from models.dataset_tables import coerce_value, json_value, pointer, rows_model, storage_value
+from models.db import is_sqlite
+from models.errors import InvalidQuery
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10000
+BUCKETS = ("day", "week", "month", "quarter", "year")
+AGGS = ("count", "count_distinct", "sum", "avg", "min", "max")
+OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "starts_with",
+       "between", "is_null", "not_null")
+
+_ANY = ("string", "integer", "number", "boolean", "date", "datetime")
+_ORDERED = ("string", "integer", "number", "date", "datetime")
+_AGG_TYPES = {
+    "count": _ANY, "count_distinct": _ANY,
+    "sum": ("integer", "number"), "avg": ("integer", "number"),
+    "min": _ORDERED, "max": _ORDERED,
+}
+_OP_TYPES = {
+    "eq": _ANY, "ne": _ANY, "in": _ANY, "not_in": _ANY, "is_null": _ANY, "not_null": _ANY,
+    "gt": _ORDERED, "gte": _ORDERED, "lt": _ORDERED, "lte": _ORDERED, "between": _ORDERED,
+    "contains": ("string",), "starts_with": ("string",),
+}
+_COMPARISONS = {"eq": "__eq__", "ne": "__ne__", "gt": "__gt__", "gte": "__ge__",
+                "lt": "__lt__", "lte": "__le__"}
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    query: peewee.Select
+    columns: list  # [{name, type}] in select order
+    cache_key: str
+
+
+@dataclass(frozen=True)
+class _Output:
+    name: str
+    type: str
+    expr: object
+    alias: str
+
+
+class _Context:
+    """What compiling one spec needs: the table, columns by name, params, and the errors so far."""
+
+    def __init__(self, dataset, params):
+        self.model = rows_model(dataset)
+        self.columns = {column["name"]: column for column in dataset.columns}
+        self.params = params or {}
+        self.sqlite = is_sqlite()
+        self.errors = []
+
+    def error(self, path, message):
+        self.errors.append({"path": path, "message": message})
+
+    def column(self, name, path, types=_ANY, what="this"):
+        """The dataset column `name`, or None after recording why it cannot be used here."""
+        column = self.columns.get(name) if isinstance(name, str) else None
+        if column is None:
+            self.error(path, f"unknown column {name!r}")
+        elif column["type"] not in types:
+            self.error(path, f"{what} does not apply to the {column['type']} column {name!r}")
+            return None
+        return column
+
+    def field(self, column):
+        return getattr(self.model, column["key"])
+
+
+def _items(spec, key, ctx):
+    """(index, object) pairs of the list `spec[key]`; a wrong shape is recorded as an error."""
+    items = spec.get(key) or []
+    if not isinstance(items, list):
+        ctx.error(pointer(key), "expected a list")
+        return []
+    good = []
+    for index, item in enumerate(items):
+        if isinstance(item, dict):
+            good.append((index, item))
+        else:
+            ctx.error(pointer(key, index), "expected an object")
+    return good
+
+
+# --- select list ----------------------------------------------------------------------------
+
+def _bucket_sqlite(field, bucket):
+    if bucket == "day":
+        return fn.date(field)
+    if bucket == "week":  # to the next Sunday (or stay), then back to its Monday
+        return fn.date(field, SQL("'weekday 0'"), SQL("'-6 days'"))
+    if bucket == "month":
+        return fn.strftime(SQL("'%Y-%m-01'"), field)
+    if bucket == "quarter":
+        months_in = peewee.Expression(fn.strftime(SQL("'%m'"), field).cast("INTEGER") - SQL("1"), "%", SQL("3"))
+        return fn.date(field, SQL("'start of month'"), fn.printf(SQL("'-%d months'"), months_in))
+    return fn.strftime(SQL("'%Y-01-01'"), field)
+
+
+def _bucket_postgres(field, bucket):
+    # Literals, not parameters: PostgreSQL matches GROUP BY expressions by their text.
+    truncated = fn.date_trunc(SQL(f"'{bucket}'"), field.cast("timestamp"))
+    return fn.to_char(truncated, SQL("'YYYY-MM-DD'"))
+
+
+def _dimension_outputs(spec, ctx):
+    outputs = []
+    for index, item in _items(spec, "dimensions", ctx):
+        column = ctx.column(item.get("column"), pointer("dimensions", index, "column"))
+        bucket = item.get("bucket")
+        if column is None:
+            continue
+        if bucket is None:
+            outputs.append(_Output(column["name"], column["type"], ctx.field(column), ""))
+        elif bucket not in BUCKETS:
+            ctx.error(pointer("dimensions", index, "bucket"), f"expected one of {', '.join(BUCKETS)}")
+        elif column["type"] not in ("date", "datetime"):
+            ctx.error(pointer("dimensions", index, "bucket"),
+                      f"a bucket needs a date or datetime column, {column['name']!r} is {column['type']}")
+        else:
+            expr = (_bucket_sqlite if ctx.sqlite else _bucket_postgres)(ctx.field(column), bucket)
+            outputs.append(_Output(column["name"], "date", expr, ""))
+    return outputs
+
+
+def _metric_expr(agg, field, ctx):
+    if agg == "count":
+        return fn.COUNT(field if field is not None else SQL("*"))
+    if agg == "count_distinct":
+        return fn.COUNT(fn.DISTINCT(field))
+    if agg == "avg":
+        # SUM/COUNT in double precision: PostgreSQL's avg() is numeric and may round differently.
+        total = fn.SUM(field).cast("REAL" if ctx.sqlite else "DOUBLE PRECISION")
+        return total / fn.NULLIF(fn.COUNT(field), SQL("0"))
+    return getattr(fn, agg.upper())(field)
+
+
+def _metric_type(agg, column):
+    if agg in ("count", "count_distinct"):
+        return "integer"
+    return "number" if agg == "avg" else column["type"]
+
+
+def _metric_output(index, item, ctx):
+    agg, name, label = item.get("agg"), item.get("column"), item.get("label")
+    path = pointer("metrics", index)
+    if agg not in AGGS:
+        ctx.error(path + "/agg", f"expected one of {', '.join(AGGS)}")
+        return None
+    if label is not None and (not isinstance(label, str) or not label):
+        ctx.error(path + "/label", "expected a non-empty string")
+        return None
+    if name is None and agg == "count":
+        return _Output(label or "count", "integer", _metric_expr(agg, None, ctx), "")
+    column = ctx.column(name, path + "/column", _AGG_TYPES[agg], what=agg)
+    if column is None:
+        return None
+    expr = _metric_expr(agg, ctx.field(column), ctx)
+    return _Output(label or f"{agg}_{column['name']}", _metric_type(agg, column), expr, "")
+
+
+def _metric_outputs(spec, ctx):
+    outputs = [_metric_output(index, item, ctx) for index, item in _items(spec, "metrics", ctx)]
+    return [output for output in outputs if output is not None]
+
+
+def _raw_outputs(spec, ctx):
+    names = spec.get("columns")
+    if names is None:
+        names = list(ctx.columns)
+    if not isinstance(names, list) or not names:
+        ctx.error("/columns", "expected a non-empty list of column names")
+        return []
+    outputs = []
+    for index, name in enumerate(names):
+        column = ctx.column(name, pointer("columns", index))
+        if column is not None:
+            outputs.append(_Output(column["name"], column["type"], ctx.field(column), ""))
+    return outputs
+
+
+def _outputs(spec, ctx):
+    """(raw mode?, dimension count, outputs aliased o0, o1, …) — aliases keep names out of SQL."""
+    grouped = bool(spec.get("dimensions") or spec.get("metrics"))
+    if grouped and spec.get("columns") is not None:
+        ctx.error("/columns", "columns (raw rows) cannot be combined with dimensions or metrics")
+    dimensions = _dimension_outputs(spec, ctx) if grouped else []
+    outputs = dimensions + _metric_outputs(spec, ctx) if grouped else _raw_outputs(spec, ctx)
+    seen = set()
+    for output in outputs:
+        if output.name in seen:
+            ctx.error("", f"two output columns are named {output.name!r}; give a metric a label")
+        seen.add(output.name)
+    return not grouped, len(dimensions), [
+        _Output(o.name, o.type, o.expr, f"o{i}") for i, o in enumerate(outputs)
+    ]
+
+
+# --- filters --------------------------------------------------------------------------------
+
+def _resolve(value, ctx, path):
+    """(has a value?, value): a {"param": name} takes the param's value; no value drops the filter."""
+    if isinstance(value, dict):
+        name = value.get("param")
+        if set(value) != {"param"} or not isinstance(name, str):
+            ctx.error(path, 'expected a literal, a list or {"param": "<name>"}')
+            return False, None
+        value = ctx.params.get(name)
+        return value not in (None, []), value
+    return True, value
+
+
+def _typed(column, value, ctx, path):
+    try:
+        if value is None:
+            raise ValueError("null is not a value here (use is_null / not_null)")
+        return storage_value(column["type"], coerce_value(column["type"], value), ctx.sqlite)
+    except ValueError as exc:
+        ctx.error(path, f"{exc} for the {column['type']} column {column['name']!r}")
+        return None
+
+
+def _typed_list(column, value, ctx, path, size=None, from_param=False):
+    if from_param and not isinstance(value, (list, tuple)):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or (size is not None and len(value) != size):
+        ctx.error(path, "expected a list" + (f" of {size} values" if size else ""))
+        return None
+    typed = [_typed(column, item, ctx, f"{path}/{i}") for i, item in enumerate(value)]
+    return None if None in typed else typed
+
+
+def _like(field, text, ctx, path, prefix):
+    if not isinstance(text, str):
+        ctx.error(path, "expected a string")
+        return None
+    escaped = text.translate(_ASCII_LOWER).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = escaped + "%" if prefix else "%" + escaped + "%"
+    # lower() on both sides of LIKE: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    # Spelled as SQL("LIKE") because Peewee turns its LIKE operator into GLOB on SQLite.
+    return peewee.NodeList((fn.lower(field), SQL("LIKE"), pattern, SQL("ESCAPE '\\'")), parens=True)
+
+
+def _condition(op, column, value, ctx, path, from_param):
+    field = ctx.field(column)
+    if op in ("in", "not_in"):
+        values = _typed_list(column, value, ctx, path, from_param=from_param)
+        if values is None:
+            return None
+        if op == "in":
+            return field.in_(values)
+        # NOT IN () would keep NULL cells; a NULL cell matches no comparison, so say so.
+        return field.not_in(values) if values else field.is_null(False)
+    if op == "between":
+        bounds = _typed_list(column, value, ctx, path, size=2)
+        return None if bounds is None else field.between(*bounds)
+    if op in ("contains", "starts_with"):
+        return _like(field, value, ctx, path, prefix=op == "starts_with")
+    typed = _typed(column, value, ctx, path)
+    return None if typed is None else getattr(field, _COMPARISONS[op])(typed)
+
+
+def _filter(index, item, ctx):
+    path = pointer("filters", index)
+    op = item.get("op")
+    if op not in OPS:
+        ctx.error(path + "/op", f"expected one of {', '.join(OPS)}")
+        return None
+    column = ctx.column(item.get("column"), path + "/column", _OP_TYPES[op], what=op)
+    if column is None:
+        return None
+    if op in ("is_null", "not_null"):
+        return ctx.field(column).is_null(op == "is_null")
+    if "value" not in item:
+        ctx.error(path + "/value", f"{op} needs a value")
+        return None
+    present, value = _resolve(item["value"], ctx, path + "/value")
+    if not present:
+        return None
+    return _condition(op, column, value, ctx, path + "/value", isinstance(item["value"], dict))
+
+
+def _filters(spec, ctx):
+    conditions = [_filter(index, item, ctx) for index, item in _items(spec, "filters", ctx)]
+    return [condition for condition in conditions if condition is not None]
+
+
+# --- order and paging -----------------------------------------------------------------------
+
+def _ordering(node, direction):
+    # Descending is the exact reverse of ascending, NULLs included.
+    return node.asc(nulls="LAST") if direction == "asc" else node.desc(nulls="FIRST")
+
+
+def _sort_key(index, item, raw, outputs, ctx):
+    path = pointer("sort", index)
+    direction = item.get("direction", "asc")
+    if direction not in ("asc", "desc"):
+        ctx.error(path + "/direction", "expected asc or desc")
+        return None
+    by = item.get("by")
+    output = next((o for o in outputs if o.name == by), None)
+    if output is not None:
+        return _ordering(peewee.Entity(output.alias), direction)
+    if raw and isinstance(by, str) and by in ctx.columns:  # raw rows may sort by any column
+        return _ordering(ctx.field(ctx.columns[by]), direction)
+    ctx.error(path + "/by", f"unknown output column {by!r}")
+    return None
+
+
+def _order(spec, raw, outputs, dimension_count, ctx):
+    keys = [_sort_key(index, item, raw, outputs, ctx) for index, item in _items(spec, "sort", ctx)]
+    # Tie-breakers make results deterministic: groups are unique by their dimensions, rows by _rid.
+    if raw:
+        keys.append(ctx.model.rid.asc())
+    else:
+        keys.extend(_ordering(peewee.Entity(o.alias), "asc") for o in outputs[:dimension_count])
+    return [key for key in keys if key is not None]
+
+
+def _count(spec, key, default, minimum, ctx):
+    value = spec.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        ctx.error(pointer(key), f"expected an integer >= {minimum}")
+        return default
+    return value
+
+
+# --- public API -----------------------------------------------------------------------------
+
+def _cache_key(dataset, query):
+    sql, params = query.sql()
+    return json.dumps([dataset.version, sql, params], default=str, ensure_ascii=False)
+
+
+def compile_query(dataset, spec, params=None):
+    """Compile `spec` over `dataset` (see the module docstring); InvalidQuery names what is wrong.
+
+    `params` maps parameter names to already typed values; a filter whose param has no value
+    (absent, None or an empty list) is left out. The cache key holds the dataset version, the SQL
+    text and its parameters, so it changes whenever the result could.
+    """
+    if not isinstance(spec, dict):
+        raise InvalidQuery(errors=[{"path": "", "message": "expected an object"}])
+    ctx = _Context(dataset, params)
+    raw, dimension_count, outputs = _outputs(spec, ctx)
+    conditions = _filters(spec, ctx)
+    order = _order(spec, raw, outputs, dimension_count, ctx)
+    limit = min(_count(spec, "limit", DEFAULT_LIMIT, 1, ctx), MAX_LIMIT)
+    offset = _count(spec, "offset", 0, 0, ctx)
+    if ctx.errors:
+        raise InvalidQuery(f"The query is invalid ({ctx.errors[0]['message']}).", errors=ctx.errors)
+    query = ctx.model.select(*[o.expr.alias(o.alias) for o in outputs])
+    if conditions:
+        query = query.where(*conditions)
+    if dimension_count:
+        query = query.group_by(*[o.expr for o in outputs[:dimension_count]])
+    query = query.order_by(*order).limit(limit).offset(offset or None)
+    columns = [{"name": o.name, "type": o.type} for o in outputs]
+    return CompiledQuery(query, columns, _cache_key(dataset, query))
+
+
+def run_query(dataset, spec, params=None):
+    """Run `spec`: `{"columns": [{name, type}], "rows": [[JSON values], …]}`."""
+    compiled = compile_query(dataset, spec, params)
+    types = [column["type"] for column in compiled.columns]
+    rows = [[json_value(t, v) for t, v in zip(types, row)] for row in compiled.query.tuples()]
+    return {"columns": compiled.columns, "rows": rows}
