@@ -6,9 +6,11 @@ Commands that create identities print exactly one JSON line, for scripts to read
 import argparse
 import json
 import sys
+import time
 
 from config import Settings
 from models import db, schema
+from models.datasets import COLUMN_TYPES
 from models.db import database
 from models.identity import PERMISSIONS, ROLES, ApiToken, Group, Org, Project, ProjectPermission, User
 
@@ -81,6 +83,45 @@ def cmd_grant(args):
                       **{kind: args.email or args.group for kind in subject}}))
 
 
+def _columns(spec):
+    """`name:type,name:type` from --columns."""
+    columns = []
+    for item in spec.split(","):
+        name, _, kind = item.rpartition(":")
+        if not name or kind not in COLUMN_TYPES:
+            _fail(f"--columns wants name:type pairs with type in {', '.join(COLUMN_TYPES)}; got {item!r}")
+        columns.append({"name": name, "type": kind})
+    return columns
+
+
+class Progress:
+    """One status line on stderr, rewritten as batches land."""
+
+    def __init__(self):
+        self.started = time.perf_counter()
+
+    def __call__(self, rows):
+        rate = rows / max(time.perf_counter() - self.started, 1e-9)
+        print(f"\rimported {rows:,} rows ({rate:,.0f} rows/s)", end="", file=sys.stderr, flush=True)
+
+
+def cmd_import_csv(args):
+    from models.dataset_tables import import_csv
+
+    _store()
+    columns = _columns(args.columns) if args.columns else None
+    with database.connection_context():
+        org = Org.get_or_none(Org.name == args.org) or _fail(f"no org {args.org!r}")
+        project = Project.get_or_none((Project.org == org) & (Project.name == args.project))
+        if project is None:
+            _fail(f"no project {args.project!r} in org {args.org!r}")
+        dataset = import_csv(project, args.name, args.file, columns=columns, progress=Progress(),
+                             description=args.description)
+    print(file=sys.stderr)
+    print(json.dumps({"dataset_id": dataset.id, "name": dataset.name, "row_count": dataset.row_count,
+                      "version": dataset.version, "columns": [{"name": c["name"], "type": c["type"]} for c in dataset.columns]}))
+
+
 def cmd_demo(args):
     from models.demo import load_demo
 
@@ -134,6 +175,15 @@ def parser():
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(run=cmd_serve)
+
+    import_csv = commands.add_parser("import-csv", help="create a dataset from a CSV file, streaming it")
+    import_csv.add_argument("--org", required=True)
+    import_csv.add_argument("--project", required=True)
+    import_csv.add_argument("--name", required=True)
+    import_csv.add_argument("--description", default="")
+    import_csv.add_argument("--columns", help="name:type,... (default: inferred from the first rows)")
+    import_csv.add_argument("file")
+    import_csv.set_defaults(run=cmd_import_csv)
 
     commands.add_parser("demo", help="load the demo org and print a token (safe to run again)").set_defaults(run=cmd_demo)
     return main

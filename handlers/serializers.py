@@ -36,6 +36,20 @@ class DashboardSchema(Timestamps):
     version = fields.Int()
 
 
+class ColumnSchema(Schema):
+    name = fields.Str()
+    type = fields.Str()
+
+
+class DatasetSchema(Timestamps):
+    id = fields.Int()
+    name = fields.Str()
+    description = fields.Str()
+    columns = fields.List(fields.Nested(ColumnSchema))
+    row_count = fields.Int()
+    version = fields.Int()
+
+
 class PageSchema(Schema):
     page_number = fields.Int(attribute="position")
     name = fields.Str()
@@ -67,6 +81,8 @@ collection = CollectionSchema()
 collections = CollectionSchema(many=True)
 dashboard = DashboardSchema()
 dashboards = DashboardSchema(many=True)
+dataset = DatasetSchema()
+datasets = DatasetSchema(many=True)
 pages = PageSchema(many=True)
 cards = CardSchema(many=True)
 shares = ShareSchema(many=True)

@@ -136,3 +136,9 @@ def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
     if need not in rights:
         raise PermissionDenied(f"You may view dashboard {dashboard_id} but not {need} it.")
     return dashboard
+
+
+def require_dataset_edit(principal):
+    """Creating and changing datasets: the legacy editor role or project permission dataset.edit."""
+    if not (principal.is_legacy_editor or "dataset.edit" in principal.permissions):
+        raise PermissionDenied("Changing datasets needs the editor role or dataset.edit.")

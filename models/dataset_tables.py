@@ -10,6 +10,7 @@ backend stores, so that comparisons, grouping and sorting behave alike on SQLite
 """
 
 import csv
+import io
 import math
 import re
 import sqlite3
@@ -22,7 +23,7 @@ import peewee
 from models.base import utcnow
 from models.datasets import COLUMN_TYPES, Dataset
 from models.db import database, is_sqlite, write_transaction
-from models.errors import InvalidRows, Unprocessable
+from models.errors import InvalidRequest, InvalidRows, Unprocessable
 
 MAX_NAME_LENGTH = 255
 MAX_ERRORS = 20
@@ -430,6 +431,16 @@ def iter_csv_rows(text_stream, columns):
             }])
         yield [record[j] or None for j in order]
         index += 1
+
+
+def csv_body_rows(data, columns):
+    """Rows of a CSV request body (UTF-8, optional BOM); undecodable bytes are a 400."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest("The CSV body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]) from None
+    return iter_csv_rows(io.StringIO(data or "", newline=""), columns)
 
 
 def _infer_type(values):

@@ -4,6 +4,7 @@ import peewee
 
 from models.base import TimestampedModel
 from models.db import JSONField
+from models.errors import DatasetNotFound
 from models.identity import Project
 
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
@@ -25,3 +26,10 @@ class Dataset(TimestampedModel):
     @property
     def table_name(self):
         return f"dataset_rows_{self.id}"
+
+    @classmethod
+    def in_project(cls, project_id, dataset_id):
+        return cls.get_or_raise(
+            lambda: DatasetNotFound(f"Dataset {dataset_id} does not exist."),
+            (cls.id == dataset_id) & (cls.project == project_id),
+        )

@@ -59,14 +59,14 @@ def upgrade(log=lambda message: None):
 def drop_all():
     """Remove every table of the service, dataset tables included (tests and resets only)."""
     with database.connection_context():
-        for dataset in Dataset.select() if database.table_exists("dataset") else []:
+        for dataset in list(Dataset.select()) if database.table_exists("dataset") else []:
             database.execute_sql(f'DROP TABLE IF EXISTS "{dataset.table_name}"')
         database.drop_tables([SchemaVersion, *TABLES], safe=True, cascade=not is_sqlite())
 
 
 def truncate_all():
     """Empty every table and drop every dataset table, keeping the schema (tests only)."""
-    for dataset in Dataset.select():
+    for dataset in list(Dataset.select()):
         database.execute_sql(f'DROP TABLE IF EXISTS "{dataset.table_name}"')
     names = ", ".join(f'"{model._meta.table_name}"' for model in TABLES)
     if not is_sqlite():

@@ -1,0 +1,53 @@
+from connexion import NoContent
+from peewee import fn
+
+from handlers import serializers
+from handlers.common import located
+from models import dataset_tables
+from models.access import require_dataset_edit
+from models.datasets import Dataset
+
+
+def list_datasets(user, limit, offset, q=None):
+    query = Dataset.select().where(Dataset.project == user.project_id)
+    if q:
+        query = query.where(fn.LOWER(Dataset.name).contains(q.lower()) | fn.LOWER(Dataset.description).contains(q.lower()))
+    rows = query.order_by(Dataset.name, Dataset.id).limit(limit).offset(offset)
+    return serializers.paged(serializers.datasets.dump(rows), query.count(), limit, offset)
+
+
+def get_dataset(user, dataset_id):
+    return serializers.dataset.dump(Dataset.in_project(user.project_id, dataset_id))
+
+
+def create_dataset(user, body):
+    require_dataset_edit(user)
+    row = dataset_tables.create_dataset(user.project_id, body["name"], body["columns"], body.get("description", ""))
+    if body.get("rows"):
+        dataset_tables.append_rows(row, body["rows"])
+    return located(serializers.dataset.dump(row), f"/datasets/{row.id}")
+
+
+def delete_dataset(user, dataset_id):
+    require_dataset_edit(user)
+    row = Dataset.in_project(user.project_id, dataset_id)
+    dataset_tables.drop_table(row)
+    row.delete_instance()
+    return NoContent, 204
+
+
+def append_rows(user, dataset_id, body):
+    require_dataset_edit(user)
+    row = Dataset.in_project(user.project_id, dataset_id)
+    # A JSON body arrives validated as {"rows": [...]}; a CSV body as its raw bytes.
+    rows = body["rows"] if isinstance(body, dict) and body else dataset_tables.csv_body_rows(body, row.columns)
+    appended = dataset_tables.append_rows(row, rows)
+    return {"appended": appended, "row_count": row.row_count, "version": row.version}
+
+
+def preview_rows(user, dataset_id, limit, offset):
+    row = Dataset.in_project(user.project_id, dataset_id)
+    return {
+        **serializers.paged(dataset_tables.preview_rows(row, limit, offset), row.row_count, limit, offset),
+        "columns": serializers.ColumnSchema(many=True).dump(row.columns),
+    }
