@@ -86,8 +86,14 @@ def aggregate(agg, name, rows):
     if not values:
         return None
     if agg == "avg":
-        return float(sum(values)) / len(values)
+        return significant(float(sum(values)) / len(values))
+    if agg == "sum" and isinstance(values[0], float):
+        return significant(sum(values))
     return {"sum": sum, "min": min, "max": max}[agg](values)
+
+
+def significant(value):
+    return float(f"{value:.15g}")
 
 
 def ascii_lower(text):
@@ -366,6 +372,13 @@ def test_aggregates_and_output_types(dataset):
         {"name": "max_Ünïcode name", "type": "date"},
     ]
     assert result["rows"] == [[4, 3, 2.0, 6, "x%y", 2, "2021-01-03"]]
+
+
+def test_float_sums_and_averages_keep_15_significant_digits(dataset):
+    append_rows(dataset, [{"select": n, "drop table x;--": x} for n, x in ((1, 0.1), (1, 0.2), (2, None))])
+    spec = {"metrics": [{"agg": "sum", "column": "drop table x;--"}, {"agg": "avg", "column": "select"},
+                        {"agg": "avg", "column": "drop table x;--"}, {"agg": "sum", "column": "select"}]}
+    assert run_query(dataset, spec)["rows"] == [[0.3, 1.33333333333333, 0.15, 4]]
 
 
 def test_empty_table(dataset):
