@@ -208,33 +208,13 @@ class _Stored:
         return value
 
 
-class _Text(_Stored, peewee.TextField):
-    pass
-
-
-class _Integer(_Stored, peewee.BigIntegerField):
-    pass
-
-
-class _Number(_Stored, peewee.DoubleField):
-    pass
-
-
-class _Boolean(_Stored, peewee.BooleanField):
-    pass
-
-
-class _Date(_Stored, peewee.DateField):
-    pass
-
-
-class _DateTime(_Stored, peewee.DateTimeField):
-    pass
-
-
 _FIELDS = {
-    "string": _Text, "integer": _Integer, "number": _Number,
-    "boolean": _Boolean, "date": _Date, "datetime": _DateTime,
+    column_type: type(f"Stored{base.__name__}", (_Stored, base), {})
+    for column_type, base in (
+        ("string", peewee.TextField), ("integer", peewee.BigIntegerField),
+        ("number", peewee.DoubleField), ("boolean", peewee.BooleanField),
+        ("date", peewee.DateField), ("datetime", peewee.DateTimeField),
+    )
 }
 
 

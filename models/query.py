@@ -78,6 +78,7 @@ class _Output:
     expr: object
     alias: str = ""
     rounded: bool = False
+    path: str = ""  # the spec item it comes from, for errors
 
 
 class _Context:
@@ -132,7 +133,8 @@ def _bucket_sqlite(field, bucket):
     if bucket == "month":
         return fn.strftime(SQL("'%Y-%m-01'"), field)
     if bucket == "quarter":
-        months_in = peewee.Expression(fn.strftime(SQL("'%m'"), field).cast("INTEGER") - SQL("1"), "%", SQL("3"))
+        month = fn.strftime(SQL("'%m'"), field).cast("INTEGER")
+        months_in = peewee.Expression(month - SQL("1"), "%", SQL("3"))
         return fn.date(field, SQL("'start of month'"), fn.printf(SQL("'-%d months'"), months_in))
     return fn.strftime(SQL("'%Y-01-01'"), field)
 
@@ -151,7 +153,8 @@ def _dimension_outputs(spec, ctx):
         if column is None:
             continue
         if bucket is None:
-            outputs.append(_Output(column["name"], column["type"], ctx.field(column)))
+            outputs.append(_Output(column["name"], column["type"], ctx.field(column),
+                                   path=pointer("dimensions", index)))
         elif bucket not in BUCKETS:
             ctx.error(pointer("dimensions", index, "bucket"), f"expected one of {', '.join(BUCKETS)}")
         elif column["type"] not in ("date", "datetime"):
@@ -159,7 +162,7 @@ def _dimension_outputs(spec, ctx):
                       f"a bucket needs a date or datetime column, {column['name']!r} is {column['type']}")
         else:
             expr = (_bucket_sqlite if ctx.sqlite else _bucket_postgres)(ctx.field(column), bucket)
-            outputs.append(_Output(column["name"], "date", expr))
+            outputs.append(_Output(column["name"], "date", expr, path=pointer("dimensions", index)))
     return outputs
 
 
@@ -191,13 +194,14 @@ def _metric_output(index, item, ctx):
         ctx.error(path + "/label", "expected a non-empty string")
         return None
     if name is None and agg == "count":
-        return _Output(label or "count", "integer", _metric_expr(agg, None, ctx))
+        return _Output(label or "count", "integer", _metric_expr(agg, None, ctx), path=path)
     column = ctx.column(name, path + "/column", _AGG_TYPES[agg], what=agg)
     if column is None:
         return None
     expr = _metric_expr(agg, ctx.field(column), ctx)
     rounded = agg == "avg" or (agg == "sum" and column["type"] == "number")
-    return _Output(label or f"{agg}_{column['name']}", _metric_type(agg, column), expr, rounded=rounded)
+    name = label or f"{agg}_{column['name']}"
+    return _Output(name, _metric_type(agg, column), expr, rounded=rounded, path=path)
 
 
 def _metric_outputs(spec, ctx):
@@ -216,7 +220,8 @@ def _raw_outputs(spec, ctx):
     for index, name in enumerate(names):
         column = ctx.column(name, pointer("columns", index))
         if column is not None:
-            outputs.append(_Output(column["name"], column["type"], ctx.field(column)))
+            outputs.append(_Output(column["name"], column["type"], ctx.field(column),
+                                   path=pointer("columns", index)))
     return outputs
 
 
@@ -230,10 +235,11 @@ def _outputs(spec, ctx):
     seen = set()
     for output in outputs:
         if output.name in seen:
-            ctx.error("", f"two output columns are named {output.name!r}; give a metric a label")
+            ctx.error(output.path,
+                      f"another output column is already named {output.name!r} (a metric can take a label)")
         seen.add(output.name)
     return not grouped, len(dimensions), [
-        _Output(o.name, o.type, o.expr, f"o{i}", o.rounded) for i, o in enumerate(outputs)
+        _Output(o.name, o.type, o.expr, f"o{i}", o.rounded, o.path) for i, o in enumerate(outputs)
     ]
 
 
