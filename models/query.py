@@ -12,7 +12,9 @@ Values only ever travel as bound parameters; column names only as the dataset's 
 few SQL literals (bucket formats, ESCAPE) are constants of this module. Results are the same on
 SQLite and PostgreSQL: a NULL cell matches no comparison (only is_null); NULLs sort last
 ascending and first descending; avg is SUM/COUNT in double precision on both; contains and
-starts_with ignore ASCII case only (neither backend lowers other letters the same way).
+starts_with ignore ASCII case only (neither backend lowers other letters the same way); sums
+and averages of number columns are given to 15 significant digits, because their last bits
+depend on the order in which a backend adds (PostgreSQL may add in parallel workers).
 """
 
 import json
@@ -49,11 +51,24 @@ _COMPARISONS = {"eq": "__eq__", "ne": "__ne__", "gt": "__gt__", "gte": "__ge__",
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+def _significant(value):
+    return None if value is None else float(f"{float(value):.15g}")
+
+
 @dataclass(frozen=True)
 class CompiledQuery:
     query: peewee.Select
     columns: list  # [{name, type}] in select order
     cache_key: str
+    rounded: tuple = ()  # per column: is it a float sum or average (see the module docstring)?
+
+    def fetch(self):
+        """Run the query; rows of JSON-ready values."""
+        converters = [
+            _significant if rounded else (lambda v, t=column["type"]: json_value(t, v))
+            for column, rounded in zip(self.columns, self.rounded)
+        ]
+        return [[convert(v) for convert, v in zip(converters, row)] for row in self.query.tuples()]
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,9 @@ class _Output:
     name: str
     type: str
     expr: object
-    alias: str
+    alias: str = ""
+    rounded: bool = False
+    path: str = ""  # the spec item it comes from, for errors
 
 
 class _Context:
@@ -116,7 +133,8 @@ def _bucket_sqlite(field, bucket):
     if bucket == "month":
         return fn.strftime(SQL("'%Y-%m-01'"), field)
     if bucket == "quarter":
-        months_in = peewee.Expression(fn.strftime(SQL("'%m'"), field).cast("INTEGER") - SQL("1"), "%", SQL("3"))
+        month = fn.strftime(SQL("'%m'"), field).cast("INTEGER")
+        months_in = peewee.Expression(month - SQL("1"), "%", SQL("3"))
         return fn.date(field, SQL("'start of month'"), fn.printf(SQL("'-%d months'"), months_in))
     return fn.strftime(SQL("'%Y-01-01'"), field)
 
@@ -135,7 +153,8 @@ def _dimension_outputs(spec, ctx):
         if column is None:
             continue
         if bucket is None:
-            outputs.append(_Output(column["name"], column["type"], ctx.field(column), ""))
+            outputs.append(_Output(column["name"], column["type"], ctx.field(column),
+                                   path=pointer("dimensions", index)))
         elif bucket not in BUCKETS:
             ctx.error(pointer("dimensions", index, "bucket"), f"expected one of {', '.join(BUCKETS)}")
         elif column["type"] not in ("date", "datetime"):
@@ -143,7 +162,7 @@ def _dimension_outputs(spec, ctx):
                       f"a bucket needs a date or datetime column, {column['name']!r} is {column['type']}")
         else:
             expr = (_bucket_sqlite if ctx.sqlite else _bucket_postgres)(ctx.field(column), bucket)
-            outputs.append(_Output(column["name"], "date", expr, ""))
+            outputs.append(_Output(column["name"], "date", expr, path=pointer("dimensions", index)))
     return outputs
 
 
@@ -175,12 +194,14 @@ def _metric_output(index, item, ctx):
         ctx.error(path + "/label", "expected a non-empty string")
         return None
     if name is None and agg == "count":
-        return _Output(label or "count", "integer", _metric_expr(agg, None, ctx), "")
+        return _Output(label or "count", "integer", _metric_expr(agg, None, ctx), path=path)
     column = ctx.column(name, path + "/column", _AGG_TYPES[agg], what=agg)
     if column is None:
         return None
     expr = _metric_expr(agg, ctx.field(column), ctx)
-    return _Output(label or f"{agg}_{column['name']}", _metric_type(agg, column), expr, "")
+    rounded = agg == "avg" or (agg == "sum" and column["type"] == "number")
+    name = label or f"{agg}_{column['name']}"
+    return _Output(name, _metric_type(agg, column), expr, rounded=rounded, path=path)
 
 
 def _metric_outputs(spec, ctx):
@@ -199,7 +220,8 @@ def _raw_outputs(spec, ctx):
     for index, name in enumerate(names):
         column = ctx.column(name, pointer("columns", index))
         if column is not None:
-            outputs.append(_Output(column["name"], column["type"], ctx.field(column), ""))
+            outputs.append(_Output(column["name"], column["type"], ctx.field(column),
+                                   path=pointer("columns", index)))
     return outputs
 
 
@@ -213,10 +235,11 @@ def _outputs(spec, ctx):
     seen = set()
     for output in outputs:
         if output.name in seen:
-            ctx.error("", f"two output columns are named {output.name!r}; give a metric a label")
+            ctx.error(output.path,
+                      f"another output column is already named {output.name!r} (a metric can take a label)")
         seen.add(output.name)
     return not grouped, len(dimensions), [
-        _Output(o.name, o.type, o.expr, f"o{i}") for i, o in enumerate(outputs)
+        _Output(o.name, o.type, o.expr, f"o{i}", o.rounded, o.path) for i, o in enumerate(outputs)
     ]
 
 
@@ -381,12 +404,10 @@ def compile_query(dataset, spec, params=None):
         query = query.group_by(*[o.expr for o in outputs[:dimension_count]])
     query = query.order_by(*order).limit(limit).offset(offset or None)
     columns = [{"name": o.name, "type": o.type} for o in outputs]
-    return CompiledQuery(query, columns, _cache_key(dataset, query))
+    return CompiledQuery(query, columns, _cache_key(dataset, query), tuple(o.rounded for o in outputs))
 
 
 def run_query(dataset, spec, params=None):
     """Run `spec`: `{"columns": [{name, type}], "rows": [[JSON values], …]}`."""
     compiled = compile_query(dataset, spec, params)
-    types = [column["type"] for column in compiled.columns]
-    rows = [[json_value(t, v) for t, v in zip(types, row)] for row in compiled.query.tuples()]
-    return {"columns": compiled.columns, "rows": rows}
+    return {"columns": compiled.columns, "rows": compiled.fetch()}

@@ -125,7 +125,7 @@ def test_append_nests_inside_an_outer_transaction(dataset):
     assert stored(dataset).row_count == 0
 
 
-def test_many_rows_respect_the_variable_limit(dataset):
+def test_many_rows_in_one_call(dataset):
     rows = [["2024-01-01", f"c{i % 9}", i / 2, i, i % 2 == 0, None] for i in range(5000)]
     assert tables.append_rows(dataset, rows) == 5000
     assert stored(dataset).row_count == 5000

@@ -86,8 +86,14 @@ def aggregate(agg, name, rows):
     if not values:
         return None
     if agg == "avg":
-        return float(sum(values)) / len(values)
+        return significant(float(sum(values)) / len(values))
+    if agg == "sum" and isinstance(values[0], float):
+        return significant(sum(values))
     return {"sum": sum, "min": min, "max": max}[agg](values)
+
+
+def significant(value):
+    return float(f"{value:.15g}")
 
 
 def ascii_lower(text):
@@ -368,6 +374,13 @@ def test_aggregates_and_output_types(dataset):
     assert result["rows"] == [[4, 3, 2.0, 6, "x%y", 2, "2021-01-03"]]
 
 
+def test_float_sums_and_averages_keep_15_significant_digits(dataset):
+    append_rows(dataset, [{"select": n, "drop table x;--": x} for n, x in ((1, 0.1), (1, 0.2), (2, None))])
+    spec = {"metrics": [{"agg": "sum", "column": "drop table x;--"}, {"agg": "avg", "column": "select"},
+                        {"agg": "avg", "column": "drop table x;--"}, {"agg": "sum", "column": "select"}]}
+    assert run_query(dataset, spec)["rows"] == [[0.3, 1.33333333333333, 0.15, 4]]
+
+
 def test_empty_table(dataset):
     assert run_query(dataset, {"metrics": [{"agg": "count"}, {"agg": "sum", "column": "select"}]})["rows"] == [[0, None]]
     assert run_query(dataset, {"dimensions": [{"column": "flag"}], "metrics": [{"agg": "count"}]})["rows"] == []
@@ -405,7 +418,9 @@ def test_cache_key_follows_sql_params_and_version(dataset):
     ({"metrics": [{"agg": "min", "column": "flag"}]}, "/metrics/0/column"),
     ({"metrics": [{"agg": "avg"}]}, "/metrics/0/column"),
     ({"metrics": [{"agg": "median", "column": "select"}]}, "/metrics/0/agg"),
-    ({"metrics": [{"agg": "count"}, {"agg": "count"}]}, ""),
+    ({"metrics": [{"agg": "count"}, {"agg": "count"}]}, "/metrics/1"),
+    ({"dimensions": [{"column": "when at"}, {"column": "when at", "bucket": "day"}]}, "/dimensions/1"),
+    ({"columns": ["flag", "flag"]}, "/columns/1"),
     ({"columns": ["select"], "metrics": [{"agg": "count"}]}, "/columns"),
     ({"columns": ["nope"]}, "/columns/0"),
     ({"filters": [{"column": "select", "op": "contains", "value": "1"}]}, "/filters/0/column"),
