@@ -13,6 +13,7 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import get_function_from_name
 from connexion.validators import ParameterValidator
 from connexion.validators.json import JSONRequestBodyValidator
@@ -22,7 +23,7 @@ from starlette.responses import Response
 import yaml
 
 from config import Settings
-from models import db
+from models import db, render
 from models.errors import DomainError, InternalError, InvalidRequest, PayloadTooLarge
 
 ROOT = pathlib.Path(__file__).resolve().parent
@@ -199,6 +200,27 @@ class QueryValidator(ParameterValidator):
             raise InvalidRequest("The request parameters do not match the spec.", errors=errors)
 
 
+class QueryParser(OpenAPIURIParser):
+    """deepObject query parameters keep every repeated value, and accept `name.key` for `name[key]`.
+
+    `param.region=EMEA&param[region]=APAC` gives `param == {"region": ["EMEA", "APAC"]}`;
+    Connexion's own parser keeps only the first value of a repeated key.
+    """
+
+    DEEP_KEY = re.compile(r"^([^\[\].]+)(?:\[([^\[\]]*)\]|\.(.+))$")
+
+    def _preprocess_deep_objects(self, query_data):
+        resolved = {}
+        for key, values in query_data.items():
+            match = self.DEEP_KEY.match(key)
+            if match and self._is_deep_object_style_param(match[1]):
+                entry = resolved.setdefault(match[1], [{}])[0]
+                entry.setdefault(match[2] if match[2] is not None else match[3], []).extend(values)
+            else:
+                resolved[key] = values
+        return resolved
+
+
 class BodyLimit:
     """Refuses bodies over the configured size, by Content-Length and while streaming."""
 
@@ -231,11 +253,13 @@ class BodyLimit:
 def create_app(settings=None):
     settings = settings or Settings.from_env()
     db.bind(settings.database_url)
+    render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms)
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(
         "openapi.yaml",
         resolver=StoreResolver(get_function_from_name),
         strict_validation=True,
+        uri_parser_class=QueryParser,
         validate_responses=settings.validate_responses,
         validator_map={"body": {"application/json": BodyValidator, "*/*json": BodyValidator},
                        "parameter": QueryValidator},

@@ -8,6 +8,7 @@ from models.base import BaseModel, TimestampedModel, utcnow
 from models.db import JSONField
 from models.errors import (
     CollectionCycle, CollectionNotEmpty, CollectionNotFound, InvalidReference, PreconditionFailed,
+    PublicDashboardNotFound,
 )
 from models.identity import Project, User
 
@@ -84,6 +85,14 @@ class Dashboard(TimestampedModel):
             dashboard.save()
         Page.create(dashboard=dashboard, position=1, name="Page 1")
         return dashboard
+
+    @classmethod
+    def public(cls, slug):
+        """The dashboard behind a public slug while it is public; 404 otherwise."""
+        return cls.get_or_raise(
+            lambda: PublicDashboardNotFound("No public dashboard has this link."),
+            (cls.public_slug == slug) & (cls.default_audience == "public"),
+        )
 
     def set_audience(self, audience):
         """A public dashboard keeps one slug while it stays public; leaving public retires it."""

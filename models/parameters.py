@@ -1,8 +1,10 @@
 """Dashboard parameters: their definitions, and values that must fit their declared types."""
 
 import datetime
+import math
+import re
 
-from models.errors import InvalidParameters
+from models.errors import InvalidParameter, InvalidParameters
 
 # Python types a JSON value of each parameter type may take (bool is excluded from numbers).
 _FITS = {
@@ -53,3 +55,62 @@ def validate_definitions(definitions):
 
 def _normalized(definition):
     return {"multiple": False, "required": False, **definition}
+
+
+def _parse(kind, text):
+    """A query-string value as its declared type, or ValueError."""
+    if kind == "string":
+        return text
+    if kind == "integer":
+        if not re.fullmatch(r"[+-]?\d{1,18}", text):
+            raise ValueError("expected an integer")
+        return int(text)
+    if kind == "number":
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("expected a finite number")
+        return int(value) if re.fullmatch(r"[+-]?\d{1,18}", text) else value
+    if kind == "boolean":
+        if text not in ("true", "false"):
+            raise ValueError("expected true or false")
+        return text == "true"
+    if not _is_iso_date(text):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return text
+
+
+def resolve_values(definitions, given):
+    """Typed values for every defined parameter, from `given` ({name: [raw strings]}).
+
+    Unknown names, values that do not fit, a single-valued parameter given twice and a required
+    parameter without a value or default are InvalidParameter (400). Defaults fill the rest.
+    """
+    by_name = {d["name"]: d for d in definitions}
+    problems = {name: "the dashboard has no such parameter" for name in given if name not in by_name}
+    values = {}
+    for name, definition in by_name.items():
+        try:
+            values[name] = _value(definition, given.get(name))
+        except ValueError as exc:
+            problems[name] = str(exc)
+    if problems:
+        raise InvalidParameter(
+            "The render parameters do not fit the dashboard.",
+            errors=[{"path": f"/query/param.{name}", "message": message} for name, message in sorted(problems.items())],
+        )
+    return values
+
+
+def _value(definition, raw):
+    if not raw:
+        value = definition.get("default")
+        if definition.get("required") and value in (None, []):
+            raise ValueError("a value is required")
+        return value
+    if len(raw) > 1 and not definition.get("multiple"):
+        raise ValueError("takes one value")
+    try:
+        parsed = [_parse(definition["type"], text) for text in raw]
+    except ValueError as exc:
+        raise ValueError(f"{exc} ({definition['type']})") from None
+    return parsed if definition.get("multiple") else parsed[0]

@@ -70,6 +70,10 @@ class CompiledQuery:
         ]
         return [[convert(v) for convert, v in zip(converters, row)] for row in self.query.tuples()]
 
+    def count(self):
+        """How many rows the query has without its limit (groups, for a grouped query)."""
+        return self.query.clone().order_by().limit(None).offset(None).count()
+
 
 @dataclass(frozen=True)
 class _Output:

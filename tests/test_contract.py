@@ -11,14 +11,18 @@ import schemathesis
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from models.content import Collection, Dashboard
+from models.content import Card, Collection, Dashboard, Page
 from models.dataset_tables import create_dataset, create_table, normalize_columns
 from models.datasets import Dataset
 from models.identity import ApiToken, Org, Project, User
+from tests.conftest import SPEC
 
 SUCCESSES = collections.Counter()
-# The columns the RowsAppend and text/csv examples of openapi.yaml fit.
+# Seeded objects that fit the examples of openapi.yaml: the columns of the RowsAppend and text/csv
+# examples, the public render's slug example and the render parameters example.
 ANCHOR_COLUMNS = [{"name": "day", "type": "date"}, {"name": "region", "type": "string"}, {"name": "amount", "type": "number"}]
+ANCHOR_SLUG = SPEC["paths"]["/public/dashboards/{slug}/render"]["parameters"][0]["schema"]["example"]
+ANCHOR_PARAMETERS = [{"name": "region", "type": "string", "multiple": True, "required": False}]
 
 
 @pytest.fixture(scope="module")
@@ -30,26 +34,50 @@ def seeded(store):
         admin = User.create(org=org, email="contract-admin@example.com", name="Admin", role="admin")
         top = Collection.create(project=project, name="Top")
         Collection.create(project=project, name="Child", parent=top)
+        dataset = create_dataset(project, "Orders", ANCHOR_COLUMNS)
+        anchors = {"dataset_id": dataset.id, "project_id": project.id, "owner_id": admin.id}
+        anchors["dashboard_id"] = _restore_dashboard(anchors)  # first, so its id is 1
         for index, audience in enumerate(("private", "org", "public")):
             Dashboard.create_with_first_page(
                 project=project, owner=admin, collection=top if index else None,
                 name=f"Dashboard {index}", description="seeded", parameters=[], default_audience=audience)
-        dataset = create_dataset(project, "Orders", ANCHOR_COLUMNS)
         _, token = ApiToken.issue(admin, project)
-    yield token, {"dataset_id": dataset.id, "project_id": project.id}
+    yield token, anchors
     with store.connection_context():
         from models import schema
         schema.truncate_all()
 
 
 def restore_anchors(store, anchors):
-    """Put back the seeded dataset if an earlier case deleted it (its id is the one generated
-    and example path parameters hit first), so that every operation can succeed."""
+    """Put back the seeded dataset and public dashboard if earlier cases deleted or changed them
+    (their ids are the ones generated and example path parameters hit first), so that every
+    operation can succeed."""
     with store.connection_context():
         if Dataset.get_or_none(Dataset.id == anchors["dataset_id"]) is None:
             columns = normalize_columns(ANCHOR_COLUMNS)
             Dataset.insert(id=anchors["dataset_id"], project=anchors["project_id"], name="Orders", columns=columns).execute()
             create_table(Dataset.get_by_id(anchors["dataset_id"]))
+        _restore_dashboard(anchors)
+
+
+def _restore_dashboard(anchors):
+    """The public dashboard with the example slug, a kpi and a text card on page 1; its id."""
+    fields = {"project": anchors["project_id"], "owner": anchors["owner_id"], "name": "Anchor",
+              "parameters": ANCHOR_PARAMETERS, "default_audience": "public", "public_slug": ANCHOR_SLUG}
+    dashboard_id = anchors.get("dashboard_id")
+    if dashboard_id is None:
+        dashboard_id = Dashboard.create(**fields).id
+    elif not Dashboard.update(**fields).where(Dashboard.id == dashboard_id).execute():
+        Dashboard.insert(id=dashboard_id, **fields).execute()
+    dashboard = Dashboard.get_by_id(dashboard_id)
+    page = Page.get_or_none((Page.dashboard == dashboard.id) & (Page.position == 1)) or Page.create(
+        dashboard=dashboard.id, position=1, name="Page 1")
+    if not Card.select().where(Card.page == page.id).exists():
+        kpi = {"dataset_id": anchors["dataset_id"], "metric": {"agg": "sum", "column": "amount"},
+               "filters": [{"column": "region", "op": "eq", "value": {"param": "region"}}]}
+        Card.create(dashboard=dashboard.id, page=page.id, card_type="kpi", config=kpi, x=0, y=0, w=6, h=4)
+        Card.create(dashboard=dashboard.id, page=page.id, card_type="text", config={"markdown": "# Hi"}, x=6, y=0, w=6, h=4)
+    return dashboard.id
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,205 @@
+"""Rendering a page: every card's data with the parameters applied, each card on its own.
+
+A page's data queries are compiled first, identical ones merged, cached results taken, and the
+rest run concurrently on a bounded pool, each on its own connection and under a time budget that
+the database itself enforces. Cached results are keyed by the dataset (id, creation time and
+version) and the compiled SQL with its bound values: a change of rows or of a card's config makes
+a new key, so no process can serve what another has changed.
+"""
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
+
+import peewee
+from cachetools import LRUCache
+
+from models import card_queries, card_types
+from models.content import Card, Page
+from models.datasets import Dataset
+from models.db import database, is_sqlite
+from models.errors import DomainError, InvalidQuery, PageNotFound
+from models.parameters import resolve_values
+from models.query import compile_query
+
+log = logging.getLogger("dashboards_api.render")
+
+
+class CardError(Exception):
+    """Raised when one card cannot be rendered; the others still are."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class QueryTimeout(Exception):
+    """Raised when a card's query outlives its time budget."""
+
+
+_renderer = None
+
+
+def configure(workers, budget_ms):
+    """Build this process's renderer (called once by create_app)."""
+    global _renderer
+    _renderer = Renderer(workers=workers, budget_ms=budget_ms)
+
+
+def renderer():
+    if _renderer is None:
+        configure(workers=8, budget_ms=5000)
+    return _renderer
+
+
+class Renderer:
+    """One per process: the worker pool and the result cache (never shared state, only a cache)."""
+
+    def __init__(self, workers=8, budget_ms=5000, cache_entries=1024):
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
+        self.budget = budget_ms / 1000
+        self.cache = LRUCache(maxsize=cache_entries)
+        self.lock = threading.Lock()
+
+    def render(self, dashboard, page_number, given_params, if_none_match=None):
+        """(body, etag), or (None, etag) when `if_none_match` names the current representation."""
+        params = resolve_values(dashboard.parameters, given_params)
+        page = Page.get_or_raise(
+            lambda: PageNotFound(f"Page {page_number} does not exist."),
+            (Page.dashboard == dashboard.id) & (Page.position == page_number),
+        )
+        cards = list(Card.select().where(Card.page == page.id).order_by(Card.y, Card.x, Card.id))
+        datasets = _datasets(dashboard.project_id, cards)
+        etag = _etag(dashboard, page_number, params, datasets)
+        if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
+            return None, etag
+        plans = [self._plan(card, datasets, params) for card in cards]
+        results = self._run([ask for plan in plans if isinstance(plan, dict) for ask in plan.values()])
+        body = {
+            "dashboard": {"id": dashboard.id, "name": dashboard.name, "parameters": params},
+            "page": page_number,
+            "cards": [_rendered(card, plan, results, params) for card, plan in zip(cards, plans)],
+        }
+        return body, etag
+
+    def _plan(self, card, datasets, params):
+        """{name: (cache key, compiled query, count?)} for the card, or the CardError it meets."""
+        try:
+            card_types.validate_config(card.card_type, card.config)
+        except DomainError as exc:
+            return CardError("invalid_card_config", f"The card's config no longer validates: {exc.errors}")
+        asks = card_queries.queries(card.card_type, card.config)
+        if not asks:
+            return {}
+        dataset = datasets.get(card_queries.dataset_id(card.card_type, card.config))
+        if dataset is None:
+            return CardError("dataset_not_found", "The card's dataset no longer exists.")
+        try:
+            compiled = {name: (ask, _compile(dataset, ask, params)) for name, ask in asks.items()}
+        except InvalidQuery as exc:
+            return CardError("invalid_query", "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors))
+        return {name: (_key(dataset, query, ask.count), query, ask.count) for name, (ask, query) in compiled.items()}
+
+    def _run(self, asks):
+        """Results by cache key: cached ones taken, each distinct query run once, concurrently."""
+        results, pending = {}, {}
+        with self.lock:
+            for key, query, count in asks:
+                if key in self.cache:
+                    results[key] = self.cache[key]
+                elif key not in pending:
+                    pending[key] = (query, count)
+        futures = {key: self.pool.submit(self._fetch, query, count) for key, (query, count) in pending.items()}
+        wait(futures.values(), timeout=self.budget + 1)
+        for key, future in futures.items():
+            results[key] = _outcome(future)
+            if not isinstance(results[key], CardError):
+                with self.lock:
+                    self.cache[key] = results[key]
+        return results
+
+    def _fetch(self, query, count):
+        with database.connection_context(), _deadline(self.budget):
+            return query.count() if count else {"columns": query.columns, "rows": query.fetch()}
+
+
+def _compile(dataset, ask, params):
+    return compile_query(dataset, ask.spec, params)
+
+
+def _key(dataset, query, count):
+    return json.dumps([dataset.id, dataset.created_at.isoformat(), "count" if count else "rows", query.cache_key])
+
+
+def _datasets(project_id, cards):
+    ids = {card_queries.dataset_id(c.card_type, c.config) for c in cards} - {None}
+    ids = {i for i in ids if isinstance(i, int)}
+    if not ids:
+        return {}
+    rows = Dataset.select().where(Dataset.id.in_(sorted(ids)) & (Dataset.project == project_id))
+    return {row.id: row for row in rows}
+
+
+def _etag(dashboard, page_number, params, datasets):
+    """Changes when the dashboard (cards included), the page, the parameters or any dataset does."""
+    state = [dashboard.id, dashboard.version, page_number, params,
+             sorted((d.id, d.created_at.isoformat(), d.version) for d in datasets.values())]
+    return 'W/"' + hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:32] + '"'
+
+
+def _outcome(future):
+    if not future.done():
+        return CardError("query_timeout", "The card's query took longer than its time budget.")
+    try:
+        return future.result()
+    except QueryTimeout:
+        return CardError("query_timeout", "The card's query took longer than its time budget.")
+    except peewee.DatabaseError as exc:
+        log.warning("card query failed: %s", exc)
+        return CardError("query_failed", "The card's query failed in the database.")
+
+
+def _rendered(card, plan, results, params):
+    entry = {"card_id": card.id, "card_type": card.card_type, "data": None, "error": None}
+    if isinstance(plan, CardError):
+        entry["error"] = {"code": plan.code, "message": plan.message}
+        return entry
+    answers = {name: results[key] for name, (key, _, _) in plan.items()}
+    failed = next((a for a in answers.values() if isinstance(a, CardError)), None)
+    if failed:
+        entry["error"] = {"code": failed.code, "message": failed.message}
+    else:
+        entry["data"] = card_queries.data(card.card_type, card.config, answers, params)
+    return entry
+
+
+@contextmanager
+def _deadline(seconds):
+    """Have the database stop a query that outlives `seconds` (SQLite: progress handler;
+    PostgreSQL: statement_timeout for this transaction)."""
+    if is_sqlite():
+        connection = database.connection()
+        stop_at = time.monotonic() + seconds
+        connection.set_progress_handler(lambda: int(time.monotonic() > stop_at), 10_000)
+        try:
+            yield
+        except peewee.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimeout() from exc
+            raise
+        finally:
+            connection.set_progress_handler(None, 0)
+        return
+    with database.atomic():
+        database.execute_sql("SELECT set_config('statement_timeout', %s, true)", (f"{int(seconds * 1000)}ms",))
+        try:
+            yield
+        except peewee.OperationalError as exc:
+            if "statement timeout" in str(exc) or "canceling statement" in str(exc):
+                raise QueryTimeout() from exc
+            raise
