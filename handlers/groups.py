@@ -42,5 +42,6 @@ def add_group_member(user, group_id, user_id):
 
 def remove_group_member(user, group_id, user_id):
     group = group_for(user, group_id, change=True)
-    GroupMember.delete().where((GroupMember.group == group) & (GroupMember.user == User.in_org(user.org_id, user_id))).execute()
+    member = User.in_org(user.org_id, user_id)
+    GroupMember.delete().where((GroupMember.group == group) & (GroupMember.user == member)).execute()
     return NoContent, 204

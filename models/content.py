@@ -151,7 +151,7 @@ class Share(TimestampedModel):
 
     @classmethod
     def upsert(cls, dashboard, org_id, subject_type, subject_id, access_level):
-        """Grant `access_level` to a user or group of the org: (share, True) when new, (share, False) when updated.
+        """Grant `access_level` to a user or group of the org; returns (share, created).
 
         The caller holds the dashboard's row (dashboard_for(lock=True)), so two upserts of one
         subject cannot both insert.
