@@ -4,6 +4,10 @@ from datetime import timezone
 
 from marshmallow import Schema, fields
 
+from models.identity import GroupMember, User
+
+from models.identity import GroupMember, User
+
 
 class UTCDateTime(fields.Field):
     """Stored as naive UTC; shown as RFC 3339 with its offset."""
@@ -77,6 +81,35 @@ class ShareSchema(Timestamps):
     access_level = fields.Str()
 
 
+class UserSchema(Schema):
+    id = fields.Int()
+    email = fields.Str()
+    name = fields.Str()
+
+
+class GroupSchema(Timestamps):
+    id = fields.Int()
+    name = fields.Str()
+    description = fields.Str()
+
+
+class TokenSchema(Schema):
+    """A token as its owner may see it again: never the token itself, which is shown once."""
+
+    id = fields.Int()
+    prefix = fields.Str()
+    project_id = fields.Int()
+    created_at = UTCDateTime()
+    current = fields.Method("_is_current")
+
+    def __init__(self, current_token_id=None, **kwargs):
+        super().__init__(**kwargs)
+        self.current_token_id = current_token_id
+
+    def _is_current(self, row):
+        return row.id == self.current_token_id
+
+
 collection = CollectionSchema()
 collections = CollectionSchema(many=True)
 dashboard = DashboardSchema()
@@ -85,7 +118,26 @@ dataset = DatasetSchema()
 datasets = DatasetSchema(many=True)
 pages = PageSchema(many=True)
 cards = CardSchema(many=True)
+share = ShareSchema()
 shares = ShareSchema(many=True)
+users = UserSchema(many=True)
+groups = GroupSchema(many=True)
+
+
+def tokens(principal, many=True):
+    """Tokens marked `current` when they are the one this request came with."""
+    return TokenSchema(current_token_id=principal.token_id, many=many)
+
+
+def group_detail(row):
+    """The group with its members, ordered by name."""
+    member_rows = User.select().join(GroupMember).where(GroupMember.group == row.id).order_by(User.name, User.id)
+    return {**GroupSchema().dump(row), "members": users.dump(member_rows)}
+
+
+def my_permissions(reasons):
+    """What the caller may do on a dashboard, and which layers grant each right."""
+    return {**{right: bool(layers) for right, layers in reasons.items()}, "reasons": reasons}
 
 
 def dashboard_detail(row):

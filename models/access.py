@@ -6,12 +6,31 @@ condition, so a page of dashboards costs one query whatever the caller's grants.
 
 from dataclasses import dataclass
 
-from models.content import Dashboard, Share
+from models.base import utcnow
+from models.content import ACCESS_LEVELS, Dashboard, Share
 from models.db import is_sqlite
-from models.errors import DashboardNotFound, PermissionDenied, Unauthenticated
-from models.identity import ApiToken, GroupMember, Org, Project, ProjectPermission, User
+from models.errors import DashboardNotFound, GroupNotFound, PermissionDenied, Unauthenticated
+from models.identity import ApiToken, Group, GroupMember, Org, Project, ProjectPermission, User
 
 VIEW, COMMENT, EDIT = "view", "comment", "edit"
+DASHBOARD_PERMISSIONS = frozenset({"dashboard.view", "dashboard.edit"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What, besides org role admin and ownership (which grant everything), grants one right."""
+
+    audience: bool  # an `org` or `public` default audience
+    levels: frozenset  # share grant levels, to the user or one of its groups
+    permissions: frozenset  # project permissions
+    roles: tuple  # legacy org roles below admin
+
+
+RULES = {
+    VIEW: Rule(True, frozenset(ACCESS_LEVELS), DASHBOARD_PERMISSIONS, ()),
+    COMMENT: Rule(False, frozenset({"commenter", "editor"}), frozenset({"dashboard.edit"}), ("editor",)),
+    EDIT: Rule(False, frozenset({"editor"}), frozenset({"dashboard.edit"}), ("editor",)),
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,7 @@ class Principal:
     project_name: str
     group_ids: frozenset
     permissions: frozenset
+    token_id: int | None = None  # the token of this request, so a token list can mark it
 
     @property
     def is_admin(self):
@@ -48,10 +68,10 @@ def principal_for_token(token):
     )
     if row is None or row.user.org_id != row.project.org_id:
         raise Unauthenticated()
-    return load_principal(row.user, row.project)
+    return load_principal(row.user, row.project, token_id=row.id)
 
 
-def load_principal(user, project):
+def load_principal(user, project, token_id=None):
     group_ids = frozenset(
         gid for (gid,) in GroupMember.select(GroupMember.group).where(GroupMember.user == user.id).tuples()
     )
@@ -66,7 +86,7 @@ def load_principal(user, project):
         user_id=user.id, email=user.email, name=user.name, role=user.role,
         org_id=project.org_id, org_name=project.org.name,
         project_id=project.id, project_name=project.name,
-        group_ids=group_ids, permissions=permissions,
+        group_ids=group_ids, permissions=permissions, token_id=token_id,
     )
 
 
@@ -88,9 +108,9 @@ def _grant_condition(principal):
 
 
 def visible_dashboards(principal):
-    """A query of the dashboards of the caller's project that the caller can view."""
+    """A query of the dashboards of the caller's project that the caller can view (RULES[VIEW] in SQL)."""
     query = Dashboard.select().where(Dashboard.project == principal.project_id)
-    if principal.is_admin or principal.permissions & {"dashboard.view", "dashboard.edit"}:
+    if principal.is_admin or principal.permissions & DASHBOARD_PERMISSIONS:
         return query
     granted = Share.select(Share.dashboard).where(_grant_condition(principal))
     return query.where(
@@ -100,28 +120,44 @@ def visible_dashboards(principal):
     )
 
 
-def grant_levels(principal, dashboard_id):
-    """The access levels of the share grants that reach the caller on one dashboard."""
-    return {
-        level for (level,) in Share.select(Share.access_level)
-        .where((Share.dashboard == dashboard_id) & _grant_condition(principal)).tuples()
-    }
+def _grant_levels(principal, dashboard_id):
+    """The levels of the share grants that reach the caller on one dashboard, by subject type."""
+    levels = {"user": set(), "group": set()}
+    query = Share.select(Share.subject_type, Share.access_level).where(
+        (Share.dashboard == dashboard_id) & _grant_condition(principal))
+    for subject_type, level in query.tuples():
+        levels[subject_type].add(level)
+    return levels
+
+
+def reasons_of(principal, dashboard):
+    """For view, comment and edit, the layers that grant it to the caller (empty: not granted).
+
+    One query (the caller's grants on this dashboard); comment and edit need view first.
+    """
+    grants = _grant_levels(principal, dashboard.id)
+
+    def layers(rule):
+        found = {
+            "admin": principal.is_admin,
+            "owner": dashboard.owner_id == principal.user_id,
+            "audience": rule.audience and dashboard.default_audience in ("org", "public"),
+            "user_grant": bool(grants["user"] & rule.levels),
+            "group_grant": bool(grants["group"] & rule.levels),
+            "project_permission": bool(principal.permissions & rule.permissions),
+            "legacy_role": principal.role in rule.roles,
+        }
+        return [layer for layer, granted in found.items() if granted]
+
+    reasons = {right: layers(rule) for right, rule in RULES.items()}
+    if not reasons[VIEW]:
+        return {right: [] for right in RULES}
+    return reasons
 
 
 def access_of(principal, dashboard):
     """The caller's rights on one dashboard of its project: a set of VIEW, COMMENT, EDIT."""
-    owner = dashboard.owner_id == principal.user_id
-    perms = principal.permissions
-    grants = grant_levels(principal, dashboard.id)
-    view = (
-        principal.is_admin or owner or dashboard.default_audience in ("org", "public")
-        or bool(grants) or bool(perms & {"dashboard.view", "dashboard.edit"})
-    )
-    if not view:
-        return frozenset()
-    edit = owner or principal.is_legacy_editor or "editor" in grants or "dashboard.edit" in perms
-    comment = edit or "commenter" in grants
-    return frozenset({VIEW} | ({COMMENT} if comment else set()) | ({EDIT} if edit else set()))
+    return frozenset(right for right, layers in reasons_of(principal, dashboard).items() if layers)
 
 
 def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
@@ -142,3 +178,30 @@ def require_dataset_edit(principal):
     """Creating and changing datasets: the legacy editor role or project permission dataset.edit."""
     if not (principal.is_legacy_editor or "dataset.edit" in principal.permissions):
         raise PermissionDenied("Changing datasets needs the editor role or dataset.edit.")
+
+
+def require_admin(principal):
+    if not principal.is_admin:
+        raise PermissionDenied("Only org admins may change groups.")
+
+
+def group_for(principal, group_id, *, change=False):
+    """A group of the caller's org (404 otherwise); changing it needs org role admin (403)."""
+    group = Group.get_or_raise(lambda: GroupNotFound(f"Group {group_id} does not exist."),
+                               (Group.id == group_id) & (Group.org == principal.org_id))
+    if change:
+        require_admin(principal)
+    return group
+
+
+def delete_group(group):
+    """Delete a group with its memberships, its project permissions and its share grants.
+
+    The dashboards that lose a grant change, so their versions are bumped (one UPDATE).
+    """
+    granted = Share.select(Share.dashboard).where((Share.subject_type == "group") & (Share.subject_id == group.id))
+    Dashboard.update(version=Dashboard.version + 1, updated_at=utcnow()).where(Dashboard.id.in_(granted)).execute()
+    Share.delete().where((Share.subject_type == "group") & (Share.subject_id == group.id)).execute()
+    ProjectPermission.delete().where(ProjectPermission.group == group.id).execute()
+    GroupMember.delete().where(GroupMember.group == group.id).execute()
+    group.delete_instance()

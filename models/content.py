@@ -9,8 +9,9 @@ from models.db import JSONField
 from models.errors import (
     CollectionCycle, CollectionNotEmpty, CollectionNotFound, InvalidReference, PreconditionFailed,
     PublicDashboardNotFound,
+    ShareNotFound,
 )
-from models.identity import Project, User
+from models.identity import Group, Project, User
 
 AUDIENCES = ("private", "org", "public")
 ACCESS_LEVELS = ("viewer", "commenter", "editor")
@@ -154,3 +155,32 @@ class Share(TimestampedModel):
             (("dashboard", "subject_type", "subject_id"), True),
             (("subject_type", "subject_id"), False),
         )
+
+    SUBJECTS = {"user": User, "group": Group}
+
+    @classmethod
+    def upsert(cls, dashboard, org_id, subject_type, subject_id, access_level):
+        """Grant `access_level` to a user or group of the org; returns (share, created).
+
+        The caller holds the dashboard's row (dashboard_for(lock=True)), so two upserts of one
+        subject cannot both insert.
+        """
+        model = cls.SUBJECTS[subject_type]
+        if not model.select().where((model.id == subject_id) & (model.org == org_id)).exists():
+            raise InvalidReference(
+                f"There is no {subject_type} {subject_id} in your org.", code=f"{subject_type}_not_found",
+                errors=[{"path": "/subject_id", "message": f"no such {subject_type} in this org"}],
+            )
+        share, created = cls.get_or_create(
+            dashboard=dashboard, subject_type=subject_type, subject_id=subject_id,
+            defaults={"access_level": access_level},
+        )
+        if not created:
+            share.access_level = access_level
+            share.save()
+        return share, created
+
+    @classmethod
+    def on_dashboard(cls, dashboard, share_id):
+        return cls.get_or_raise(lambda: ShareNotFound(f"Share {share_id} does not exist on this dashboard."),
+                                (cls.id == share_id) & (cls.dashboard == dashboard.id))

@@ -133,6 +133,12 @@ class Conflict(DomainError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class GroupNameTaken(Conflict):
+    """Raised when a group would take a name another group of the org holds."""
+
+    code = "group_name_taken"
+
+
 class CollectionCycle(Conflict):
     """Raised when a collection would be moved under itself or one of its descendants."""
 

@@ -6,6 +6,8 @@ import secrets
 import peewee
 
 from models.base import BaseModel, utcnow
+from models.db import database
+from models.errors import GroupNameTaken, TokenNotFound, UserNotFound
 
 ROLES = ("viewer", "editor", "admin")
 PERMISSIONS = ("dashboard.view", "dashboard.edit", "dataset.edit")
@@ -36,6 +38,20 @@ class User(BaseModel):
     class Meta:
         table_name = "app_user"
 
+    @classmethod
+    def in_org(cls, org_id, user_id):
+        """A user named in a path: 404 when it is not a member of the caller's org."""
+        return cls.get_or_raise(lambda: UserNotFound(f"User {user_id} does not exist."),
+                                (cls.id == user_id) & (cls.org == org_id))
+
+    @classmethod
+    def matching(cls, query, q):
+        """Narrow `query` to users whose name or email contains `q`, case-insensitively."""
+        if not q:
+            return query
+        needle = q.lower()
+        return query.where(peewee.fn.LOWER(cls.name).contains(needle) | peewee.fn.LOWER(cls.email).contains(needle))
+
 
 class Group(BaseModel):
     org = peewee.ForeignKeyField(Org, backref="groups", on_delete="CASCADE")
@@ -47,6 +63,18 @@ class Group(BaseModel):
     class Meta:
         table_name = "user_group"
         indexes = ((("org", "name"), True),)
+
+    def save_unique(self, **fields):
+        """Save with these fields; a name another group of the org holds is 409, not an IntegrityError."""
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.updated_at = utcnow()
+        try:
+            with database.atomic():
+                self.save()
+        except peewee.IntegrityError:
+            raise GroupNameTaken(f"A group named {self.name!r} exists in your org.") from None
+        return self
 
 
 class GroupMember(BaseModel):
@@ -87,3 +115,9 @@ class ApiToken(BaseModel):
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = cls.create(user=user, project=project, token_hash=cls.hash(token), prefix=token[:12])
         return row, token
+
+    @classmethod
+    def of_user(cls, user_id, token_id):
+        """One of the user's own tokens; anyone else's answers as if it did not exist."""
+        return cls.get_or_raise(lambda: TokenNotFound(f"Token {token_id} does not exist."),
+                                (cls.id == token_id) & (cls.user == user_id))

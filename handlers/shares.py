@@ -1,0 +1,32 @@
+from connexion import NoContent
+
+from handlers import serializers
+from handlers.common import etag, expected_versions, located
+from models.access import EDIT, dashboard_for, reasons_of
+from models.content import Share
+
+
+def list_shares(user, dashboard_id):
+    row = dashboard_for(user, dashboard_id)
+    return {"items": serializers.shares.dump(row.shares.order_by(Share.id))}
+
+
+def upsert_share(user, dashboard_id, body, if_match=None):
+    row = dashboard_for(user, dashboard_id, EDIT, lock=True)
+    row.bump_version(expected_versions(if_match))
+    share, created = Share.upsert(row, user.org_id, body["subject_type"], body["subject_id"], body["access_level"])
+    if created:
+        return located(serializers.share.dump(share), f"/dashboards/{row.id}/shares/{share.id}", ETag=etag(row.version))
+    return serializers.share.dump(share), 200, {"ETag": etag(row.version)}
+
+
+def delete_share(user, dashboard_id, share_id, if_match=None):
+    row = dashboard_for(user, dashboard_id, EDIT, lock=True)
+    share = Share.on_dashboard(row, share_id)
+    row.bump_version(expected_versions(if_match))
+    share.delete_instance()
+    return NoContent, 204, {"ETag": etag(row.version)}
+
+
+def get_my_permissions(user, dashboard_id):
+    return serializers.my_permissions(reasons_of(user, dashboard_for(user, dashboard_id)))

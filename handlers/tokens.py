@@ -1,0 +1,20 @@
+from connexion import NoContent
+
+from handlers import serializers
+from handlers.common import located
+from models.identity import ApiToken
+
+
+def list_tokens(user):
+    rows = ApiToken.select().where(ApiToken.user == user.user_id).order_by(ApiToken.id)
+    return {"items": serializers.tokens(user).dump(rows)}
+
+
+def create_token(user):
+    row, token = ApiToken.issue(user.user_id, user.project_id)
+    return located({**serializers.tokens(user, many=False).dump(row), "token": token}, f"/tokens/{row.id}")
+
+
+def delete_token(user, token_id):
+    ApiToken.of_user(user.user_id, token_id).delete_instance()
+    return NoContent, 204
