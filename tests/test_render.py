@@ -1,0 +1,248 @@
+"""Render: every card's numbers against a Python reference, parameters, card errors, caching,
+conditional requests and public dashboards."""
+
+import datetime
+import random
+import statistics
+
+import pytest
+
+from models.content import Card, Dashboard, Page
+from tests.conftest import SPEC, problem
+
+REGIONS = ["EMEA", "APAC", "AMER", "LATAM"]
+COLUMNS = [
+    {"name": "day", "type": "date"},
+    {"name": "region", "type": "string"},
+    {"name": "amount", "type": "number"},
+    {"name": "qty", "type": "integer"},
+]
+
+
+def _rows(seed=7, count=240):
+    rng = random.Random(seed)
+    start = datetime.date(2025, 11, 20)
+    rows = []
+    for _ in range(count):
+        day = start + datetime.timedelta(days=rng.randrange(500))
+        amount = None if rng.random() < 0.05 else round(rng.uniform(-50, 500), 2)
+        rows.append([day.isoformat(), rng.choice(REGIONS), amount, rng.randrange(0, 20)])
+    return rows
+
+
+ROWS = _rows()
+
+
+@pytest.fixture
+def setup(world):
+    """An editor, a dataset of ROWS, and a dashboard with `region` (multiple) and `min_qty` parameters."""
+    user, client = world.user(role="editor")
+    dataset = client.post("/datasets", json={"name": "Sales", "columns": COLUMNS, "rows": ROWS}).json()
+    dashboard = client.post("/dashboards", json={"name": "Sales", "parameters": [
+        {"name": "region", "type": "string", "multiple": True},
+        {"name": "min_qty", "type": "integer", "default": 0},
+        {"name": "since", "type": "date"},
+    ]}).json()
+    return client, dataset["id"], dashboard["id"]
+
+
+def add_card(dashboard_id, card_type, config, page=1):
+    """Place a card directly in the store (as the cards API does), bumping the dashboard version."""
+    page_row = Page.get((Page.dashboard == dashboard_id) & (Page.position == page))
+    y = Card.select().where(Card.page == page_row.id).count() * 4
+    card = Card.create(dashboard=dashboard_id, page=page_row, card_type=card_type, config=config, x=0, y=y, w=6, h=4)
+    Dashboard.get_by_id(dashboard_id).bump_version()
+    return card.id
+
+
+def render(client, dashboard_id, **params):
+    response = client.get(f"/dashboards/{dashboard_id}/render", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def card_data(body, card_id):
+    card = next(c for c in body["cards"] if c["card_id"] == card_id)
+    assert card["error"] is None, card["error"]
+    return card["data"]
+
+
+def reference(agg, values):
+    values = [v for v in values if v is not None]
+    if agg == "count_distinct":
+        return len(set(values))
+    if not values:
+        return None
+    return {"sum": sum, "avg": statistics.fmean, "min": min, "max": max}[agg](values)
+
+
+@pytest.mark.parametrize("agg,column", [
+    ("count", None), ("count_distinct", "region"), ("sum", "amount"), ("avg", "amount"),
+    ("min", "amount"), ("max", "amount"), ("sum", "qty"), ("min", "day"), ("max", "region"),
+])
+def test_kpi_matches_python_for_every_aggregation(setup, agg, column):
+    client, dataset_id, dashboard_id = setup
+    metric = {"agg": agg, **({"column": column} if column else {})}
+    card = add_card(dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": metric, "label": "x"})
+    value = card_data(render(client, dashboard_id), card)["value"]
+    index = [c["name"] for c in COLUMNS].index(column) if column else None
+    expected = len(ROWS) if agg == "count" else reference(agg, [row[index] for row in ROWS])
+    assert value == pytest.approx(expected, rel=1e-12) if isinstance(expected, float) else value == expected
+
+
+def _bucket(day, bucket):
+    d = datetime.date.fromisoformat(day)
+    start = {
+        "day": d,
+        "week": d - datetime.timedelta(days=d.weekday()),
+        "month": d.replace(day=1),
+        "quarter": d.replace(month=3 * ((d.month - 1) // 3) + 1, day=1),
+        "year": d.replace(month=1, day=1),
+    }[bucket]
+    return start.isoformat()
+
+
+@pytest.mark.parametrize("bucket", ["day", "week", "month", "quarter", "year"])
+def test_chart_buckets_match_python(setup, bucket):
+    client, dataset_id, dashboard_id = setup
+    card = add_card(dashboard_id, "chart", {
+        "dataset_id": dataset_id, "chart_type": "bar", "x": {"column": "day", "bucket": bucket},
+        "metrics": [{"agg": "sum", "column": "qty"}, {"agg": "count"}], "limit": 10000,
+    })
+    data = card_data(render(client, dashboard_id), card)
+    expected = {}
+    for day, _, _, qty in ROWS:
+        total, count = expected.get(_bucket(day, bucket), (0, 0))
+        expected[_bucket(day, bucket)] = (total + qty, count + 1)
+    assert [c["name"] for c in data["columns"]] == ["day", "sum_qty", "count"]
+    assert data["rows"] == [[key, *expected[key]] for key in sorted(expected)]
+
+
+def test_table_detail_and_filter_cards(setup):
+    client, dataset_id, dashboard_id = setup
+    table = add_card(dashboard_id, "table", {
+        "dataset_id": dataset_id, "columns": ["day", "qty"], "limit": 5,
+        "filters": [{"column": "region", "op": "eq", "value": "EMEA"}],
+        "sort": [{"by": "qty", "direction": "desc"}],
+    })
+    grouped = add_card(dashboard_id, "table", {
+        "dataset_id": dataset_id, "group_by": [{"column": "region"}], "metrics": [{"agg": "count"}], "limit": 2,
+    })
+    detail = add_card(dashboard_id, "detail", {
+        "dataset_id": dataset_id, "fields": ["region", "qty"],
+        "filters": [{"column": "day", "op": "eq", "value": {"param": "since"}}],
+    })
+    chooser = add_card(dashboard_id, "filter", {"parameter": "region", "dataset_id": dataset_id, "column": "region"})
+    text = add_card(dashboard_id, "text", {"markdown": "# Notes"})
+
+    first_day = ROWS[0][0]
+    body = render(client, dashboard_id, **{"param.since": first_day, "param.region": ["EMEA", "APAC"]})
+    emea = [row for row in ROWS if row[1] == "EMEA"]
+    data = card_data(body, table)
+    assert data["total"] == len(emea) and len(data["rows"]) == 5
+    assert [r[1] for r in data["rows"]] == sorted((r[3] for r in emea), reverse=True)[:5]
+    grouped_data = card_data(body, grouped)
+    assert grouped_data["total"] == 4 and grouped_data["rows"] == [[r, sum(1 for x in ROWS if x[1] == r)] for r in sorted(REGIONS)[:2]]
+    record = card_data(body, detail)["record"]
+    assert record == {"region": next(r[1] for r in ROWS if r[0] == first_day), "qty": next(r[3] for r in ROWS if r[0] == first_day)}
+    assert card_data(body, chooser) == {"parameter": "region", "value": ["EMEA", "APAC"], "options": sorted(REGIONS)}
+    assert card_data(body, text) == {"markdown": "# Notes"}
+    assert body["dashboard"]["parameters"] == {"region": ["EMEA", "APAC"], "min_qty": 0, "since": first_day}
+    assert card_data(render(client, dashboard_id, **{"param.since": "1999-01-01"}), detail) == {"record": None}
+
+
+def test_a_filter_without_a_value_is_left_out(setup):
+    client, dataset_id, dashboard_id = setup
+    card = add_card(dashboard_id, "kpi", {
+        "dataset_id": dataset_id, "metric": {"agg": "count"},
+        "filters": [{"column": "day", "op": "gte", "value": {"param": "since"}},
+                    {"column": "qty", "op": "gte", "value": {"param": "min_qty"}}],
+    })
+    assert card_data(render(client, dashboard_id), card)["value"] == len(ROWS)
+    since = "2026-06-01"
+    value = card_data(render(client, dashboard_id, **{"param.since": since, "param[min_qty]": "10"}), card)["value"]
+    assert value == sum(1 for row in ROWS if row[0] >= since and row[3] >= 10)
+
+
+@pytest.mark.parametrize("params,path", [
+    ({"param.nope": "1"}, "/query/param.nope"),
+    ({"param.min_qty": "1.5"}, "/query/param.min_qty"),
+    ({"param.min_qty": ["1", "2"]}, "/query/param.min_qty"),
+    ({"param.since": "2026-02-30"}, "/query/param.since"),
+])
+def test_bad_parameters_are_400(setup, params, path):
+    client, _, dashboard_id = setup
+    body = problem(client.get(f"/dashboards/{dashboard_id}/render", params=params), 400, "invalid_parameter")
+    assert [e["path"] for e in body["errors"]] == [path]
+
+
+def test_required_parameter_and_unknown_page(setup, world):
+    client, _, dashboard_id = setup
+    client.patch(f"/dashboards/{dashboard_id}", json={"parameters": [{"name": "who", "type": "string", "required": True}]})
+    problem(client.get(f"/dashboards/{dashboard_id}/render"), 400, "invalid_parameter")
+    assert render(client, dashboard_id, **{"param.who": "x"})["dashboard"]["parameters"] == {"who": "x"}
+    problem(client.get(f"/dashboards/{dashboard_id}/render", params={"page": 2, "param.who": "x"}), 404, "page_not_found")
+
+
+def test_one_broken_card_never_fails_the_others(setup):
+    client, dataset_id, dashboard_id = setup
+    good = add_card(dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": {"agg": "count"}})
+    gone_column = add_card(dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": {"agg": "sum", "column": "vanished"}})
+    bad_config = add_card(dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": {"agg": "median"}})
+    other = client.post("/datasets", json={"name": "Tmp", "columns": COLUMNS, "rows": ROWS[:3]}).json()["id"]
+    gone_dataset = add_card(dashboard_id, "kpi", {"dataset_id": other, "metric": {"agg": "count"}})
+    assert card_data(render(client, dashboard_id), gone_dataset)["value"] == 3
+    assert client.delete(f"/datasets/{other}").status_code == 204
+    cards = {c["card_id"]: c for c in render(client, dashboard_id)["cards"]}
+    assert cards[good]["data"]["value"] == len(ROWS)
+    assert cards[gone_column]["error"]["code"] == "invalid_query"
+    assert cards[bad_config]["error"]["code"] == "invalid_card_config"
+    assert cards[gone_dataset]["error"]["code"] == "dataset_not_found"
+    assert all(cards[c]["data"] is None for c in (gone_column, bad_config, gone_dataset))
+
+
+def test_new_rows_and_changed_cards_are_seen_at_the_next_render(setup):
+    client, dataset_id, dashboard_id = setup
+    card = add_card(dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": {"agg": "sum", "column": "qty"}})
+    total = sum(row[3] for row in ROWS)
+    first = client.get(f"/dashboards/{dashboard_id}/render")
+    assert card_data(first.json(), card)["value"] == total
+    etag = first.headers["etag"]
+    again = client.get(f"/dashboards/{dashboard_id}/render", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag and not again.content
+
+    client.post(f"/datasets/{dataset_id}/rows", json={"rows": [["2026-01-01", "EMEA", 1, 1000]]})
+    after_append = client.get(f"/dashboards/{dashboard_id}/render", headers={"If-None-Match": etag})
+    assert after_append.status_code == 200 and card_data(after_append.json(), card)["value"] == total + 1000
+
+    Card.update(config={"dataset_id": dataset_id, "metric": {"agg": "max", "column": "qty"}}).where(Card.id == card).execute()
+    Dashboard.get_by_id(dashboard_id).bump_version()
+    assert card_data(render(client, dashboard_id), card)["value"] == 1000
+
+
+def test_public_render_matches_the_owner_and_follows_the_audience(setup, world):
+    client, dataset_id, dashboard_id = setup
+    add_card(dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": {"agg": "count"}})
+    anonymous = world.anonymous()
+    slug = client.patch(f"/dashboards/{dashboard_id}", json={"default_audience": "public"}).json()["public_slug"]
+    public = anonymous.get(f"/public/dashboards/{slug}/render", params={"param.region": "EMEA"})
+    assert public.status_code == 200
+    assert public.json() == render(client, dashboard_id, **{"param.region": "EMEA"})
+    assert set(public.json()["dashboard"]) == {"id", "name", "parameters"}
+    assert "owner" not in public.text and "share" not in public.text
+
+    client.patch(f"/dashboards/{dashboard_id}", json={"default_audience": "org"})
+    problem(anonymous.get(f"/public/dashboards/{slug}/render"), 404, "public_dashboard_not_found")
+    new_slug = client.patch(f"/dashboards/{dashboard_id}", json={"default_audience": "public"}).json()["public_slug"]
+    assert new_slug != slug
+    problem(anonymous.get(f"/public/dashboards/{slug}/render"), 404, "public_dashboard_not_found")
+    assert anonymous.get(f"/public/dashboards/{new_slug}/render").status_code == 200
+    problem(anonymous.get(f"/dashboards/{dashboard_id}/render"), 401, "unauthenticated")
+
+
+def test_only_the_public_render_is_open():
+    open_operations = [
+        op["operationId"] for item in SPEC["paths"].values() for op in item.values()
+        if isinstance(op, dict) and "operationId" in op and op.get("security", SPEC["security"]) == []
+    ]
+    assert open_operations == ["handlers.render.render_public_dashboard"]
