@@ -4,7 +4,9 @@ A page's data queries are compiled first, identical ones merged, cached results 
 rest run concurrently on a bounded pool, each on its own connection and under a time budget that
 the database itself enforces. Cached results are keyed by the dataset (id, creation time and
 version) and the compiled SQL with its bound values: a change of rows or of a card's config makes
-a new key, so no process can serve what another has changed.
+a new key, so no process can serve what another has changed. Whole answers are kept too, keyed
+by the render's ETag state (dashboard version, page, parameters, dataset versions), which is read
+from the store on every request.
 """
 
 import hashlib
@@ -27,6 +29,8 @@ from models.parameters import resolve_values
 from models.query import compile_query
 
 log = logging.getLogger("dashboards_api.render")
+# Card errors that may not recur: an answer holding one is not kept.
+TRANSIENT = ("query_timeout", "query_failed")
 
 
 class CardError(Exception):
@@ -63,7 +67,8 @@ class Renderer:
     def __init__(self, workers=8, budget_ms=5000, cache_entries=1024):
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
         self.budget = budget_ms / 1000
-        self.cache = LRUCache(maxsize=cache_entries)
+        self.cache = LRUCache(maxsize=cache_entries)  # query results by cache key
+        self.pages = LRUCache(maxsize=cache_entries)  # whole answers by the state they depend on
         self.lock = threading.Lock()
 
     def render(self, dashboard, page_number, given_params, if_none_match=None):
@@ -78,14 +83,23 @@ class Renderer:
         etag = _etag(dashboard, page_number, params, datasets)
         if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
             return None, etag
+        with self.lock:
+            body = self.pages.get(etag)
+        if body is None:
+            body = self._render(dashboard, page_number, params, cards, datasets)
+            if not any(card["error"] and card["error"]["code"] in TRANSIENT for card in body["cards"]):
+                with self.lock:
+                    self.pages[etag] = body
+        return body, etag
+
+    def _render(self, dashboard, page_number, params, cards, datasets):
         plans = [self._plan(card, datasets, params) for card in cards]
         results = self._run([ask for plan in plans if isinstance(plan, dict) for ask in plan.values()])
-        body = {
+        return {
             "dashboard": {"id": dashboard.id, "name": dashboard.name, "parameters": params},
             "page": page_number,
             "cards": [_rendered(card, plan, results, params) for card, plan in zip(cards, plans)],
         }
-        return body, etag
 
     def _plan(self, card, datasets, params):
         """{name: (cache key, compiled query, count?)} for the card, or the CardError it meets."""
@@ -146,7 +160,8 @@ def _datasets(project_id, cards):
 
 
 def _etag(dashboard, page_number, params, datasets):
-    """Changes when the dashboard (cards included), the page, the parameters or any dataset does."""
+    """Changes when the dashboard (cards included: every card change bumps its version), the
+    page, the parameters or any dataset does."""
     state = [dashboard.id, dashboard.version, page_number, params,
              sorted((d.id, d.created_at.isoformat(), d.version) for d in datasets.values())]
     return 'W/"' + hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:32] + '"'
