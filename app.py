@@ -128,6 +128,10 @@ def _with_store(function, read_only, header_params):
     def handler(*args, **kwargs):
         for name in header_params:
             kwargs[name.lower().replace("-", "_")] = connexion.request.headers.get(name)
+        if isinstance(kwargs.get("body"), bytes):
+            # An optional body sent without Content-Type reaches the handler as the bytes the
+            # body validator already parsed as JSON and checked (or the schema's default).
+            kwargs["body"] = json.loads(kwargs["body"] or b"null")
         with db.database.connection_context():
             with db.database.atomic() if read_only else db.write_transaction():
                 result = function(*args, **kwargs)
