@@ -118,7 +118,7 @@ def _json_response(result):
     return Response(payload, status_code=status, headers=headers, media_type="application/json")
 
 
-def _with_store(function, read_only, header_params):
+def _with_store(function, read_only, header_params, json_body):
     """Run a handler on its own connection, inside one transaction: a failed request stores nothing.
 
     Connexion injects path, query and body arguments; the header parameters the spec declares
@@ -129,6 +129,10 @@ def _with_store(function, read_only, header_params):
     def handler(*args, **kwargs):
         for name in header_params:
             kwargs[name.lower().replace("-", "_")] = connexion.request.headers.get(name)
+        if json_body and isinstance(kwargs.get("body"), bytes):
+            # An optional body sent without Content-Type reaches the handler as the bytes the
+            # body validator already parsed as JSON and checked (or the schema's default).
+            kwargs["body"] = json.loads(kwargs["body"] or b"null")
         with db.database.connection_context():
             with db.database.atomic() if read_only else db.write_transaction():
                 result = function(*args, **kwargs)
@@ -141,8 +145,10 @@ class StoreResolver(Resolver):
     def resolve(self, operation):
         resolution = super().resolve(operation)
         read_only = operation.method.lower() in ("get", "head")
-        headers = [p["name"] for p in operation._operation.get("parameters", []) if p.get("in") == "header"]
-        resolution.function = _with_store(resolution.function, read_only, headers)
+        spec = operation._operation
+        headers = [p["name"] for p in spec.get("parameters", []) if p.get("in") == "header"]
+        json_body = set(spec.get("requestBody", {}).get("content", {})) == {"application/json"}
+        resolution.function = _with_store(resolution.function, read_only, headers, json_body)
         return resolution
 
 

@@ -2,6 +2,8 @@
 
 import re
 
+from models.access import EDIT, dashboard_for
+
 STRONG_TAG = re.compile(r'^\s*"(\d{1,18})"\s*$')
 
 def etag(version):
@@ -21,3 +23,11 @@ def expected_versions(if_match):
 
 def located(body, path, **headers):
     return body, 201, {"Location": f"/api{path}", **headers}
+
+
+def dashboard_to_change(user, dashboard_id, if_match):
+    """The dashboard the caller may edit, locked, its version bumped first: the bump is the lock
+    that serializes writers and refuses a stale If-Match before anything else is read."""
+    dashboard = dashboard_for(user, dashboard_id, EDIT, lock=True)
+    dashboard.bump_version(expected_versions(if_match))
+    return dashboard

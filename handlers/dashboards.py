@@ -5,6 +5,7 @@ from handlers import serializers
 from handlers.common import etag, expected_versions, located
 from models.access import EDIT, dashboard_for, require_create_content, visible_dashboards
 from models.content import Collection, Dashboard
+from models.duplicate import duplicate_dashboard as duplicate
 from models.parameters import validate_definitions
 
 
@@ -59,3 +60,13 @@ def delete_dashboard(user, dashboard_id, if_match=None):
     row.bump_version(expected_versions(if_match))
     row.delete_instance()
     return NoContent, 204
+
+
+def duplicate_dashboard(user, dashboard_id, body=None):
+    source = dashboard_for(user, dashboard_id)
+    require_create_content(user)
+    body = body or {}
+    collection_id = body["collection_id"] if "collection_id" in body else source.collection_id
+    collection = Collection.referenced(user.project_id, collection_id, "collection_id")
+    row = duplicate(source, user.user_id, body.get("name"), collection)
+    return located(serializers.dashboard_detail(row), f"/dashboards/{row.id}", ETag=etag(row.version))

@@ -110,15 +110,23 @@ class TokenSchema(Schema):
         return row.id == self.current_token_id
 
 
+class CardPlacementSchema(LayoutSchema):
+    card_id = fields.Int(attribute="id")
+    page = fields.Function(lambda card: card.page.position)
+
+
 collection = CollectionSchema()
 collections = CollectionSchema(many=True)
 dashboard = DashboardSchema()
 dashboards = DashboardSchema(many=True)
 dataset = DatasetSchema()
 datasets = DatasetSchema(many=True)
+page = PageSchema()
 pages = PageSchema(many=True)
+card_schema = CardSchema()
 cards = CardSchema(many=True)
 share = ShareSchema()
+placements = CardPlacementSchema(many=True)
 shares = ShareSchema(many=True)
 users = UserSchema(many=True)
 groups = GroupSchema(many=True)
@@ -153,6 +161,17 @@ def dashboard_detail(row):
         "cards": cards.dump(card_rows),
         "shares": shares.dump(row.shares.order_by(row.shares.model.id)),
     }
+
+
+def card(row):
+    """One card with its page number (`row.page` is loaded already where it was just set)."""
+    row.page_number = row.page.position
+    return card_schema.dump(row)
+
+
+def layout(dashboard_row, card_rows):
+    """The dashboard's whole layout: each card's page and place, as `apply_moves` loaded them."""
+    return {"dashboard_id": dashboard_row.id, "version": dashboard_row.version, "cards": placements.dump(card_rows)}
 
 
 def paged(items, total, limit, offset):

@@ -203,6 +203,12 @@ class InvalidLayout(Unprocessable):
     code = "invalid_layout"
 
 
+class InvalidPosition(Unprocessable):
+    """Raised when a page would be put at a position past the end of the dashboard's pages."""
+
+    code = "invalid_position"
+
+
 class InvalidCardConfig(Unprocessable):
     """Raised when a card config fails its card type's schema or names something missing."""
 

@@ -109,10 +109,14 @@ def find_overlaps(rects):
 def raise_on_overlaps(rects):
     """Raise CardPositionConflict naming every overlapping pair among `rects`."""
     pairs = find_overlaps(rects)
-    if not pairs:
-        return
-    described = ", ".join(f"{a} and {b}" for a, b in pairs)
-    raise CardPositionConflict(
+    if pairs:
+        raise overlap_conflict(pairs)
+
+
+def overlap_conflict(pairs):
+    """The CardPositionConflict naming each `(card_id, other_card_id)` pair."""
+    described = ", ".join(f"{'the new card' if a is None else a} and {b}" for a, b in pairs)
+    return CardPositionConflict(
         f"Cards would overlap: {described}.",
         conflicts=[{"card_id": a, "other_card_id": b} for a, b in pairs],
     )

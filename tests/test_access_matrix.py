@@ -19,7 +19,9 @@ from functools import cached_property
 import pytest
 
 from models import schema
-from models.content import Collection, Dashboard, Share
+from models.cards import add_card
+from models.content import Card, Collection, Dashboard, Share
+from models.pages import add_page
 from models.dataset_tables import create_dataset
 from models.identity import ApiToken, Group
 from tests.conftest import SPEC, World
@@ -101,6 +103,18 @@ ROWS = {
     "handlers.datasets.preview_rows": Row("member", ("project", "dataset_not_found")),
     "handlers.datasets.append_rows": Row("datasets", ("project", "dataset_not_found"), body={"rows": [[1]]}),
     "handlers.render.render_dashboard": Row("v", DASHBOARD),
+    "handlers.dashboards.duplicate_dashboard": Row("duplicate", DASHBOARD, ok=201, body={}),
+    "handlers.cards.create_card": Row("e", DASHBOARD, ok=201, body={"card_type": "text", "config": {"markdown": "x"}}),
+    "handlers.cards.get_card": Row("v", DASHBOARD),
+    "handlers.cards.update_card": Row("e", DASHBOARD, body={"config": {"markdown": "changed"}}),
+    "handlers.cards.delete_card": Row("e", DASHBOARD, ok=204),
+    "handlers.cards.duplicate_card": Row("e", DASHBOARD, ok=201),
+    "handlers.layout.update_layout": Row("e", DASHBOARD, body=lambda t: [{"card_id": t.card_id, "x": 12, "y": 0, "w": 6, "h": 2}]),
+    "handlers.pages.create_page": Row("e", DASHBOARD, ok=201, body={"name": "Two"}),
+    "handlers.pages.get_page": Row("v", DASHBOARD),
+    "handlers.pages.update_page": Row("e", DASHBOARD, body={"name": "Renamed"}),
+    "handlers.pages.delete_page": Row("e", DASHBOARD, ok=204),
+    "handlers.card_types.list_card_types": Row("member"),
     "handlers.render.render_public_dashboard": Row("public", DASHBOARD),
 }
 
@@ -123,6 +137,7 @@ def expected(row, actor, audience):
     allowed = {
         "member": True, "creates": actor.creates, "admin": actor.admin,
         "datasets": actor.role in ("editor", "admin") or "dataset.edit" in actor.permissions,
+        "duplicate": actor.creates,  # view is checked above: the copy is the caller's own
     }.get(row.needs, row.needs in rights(actor, audience))
     return (row.ok, None) if allowed else (403, "permission_denied")
 
@@ -160,9 +175,13 @@ class Matrix:
         return user, client
 
     def make_dashboard(self, audience):
-        """A dashboard of the owner with every actor's grant and the bystander's: (dashboard, share)."""
+        """A dashboard of the owner with a card on each of two pages, every actor's grant and the
+        bystander's: (dashboard, share)."""
         dashboard = Dashboard.create_with_first_page(
             project=self.project, owner=self.owner, name=f"{audience} dashboard", default_audience=audience)
+        add_page(dashboard, "Two")
+        for number in (1, 2):
+            add_card(dashboard, "text", {"markdown": f"page {number}"}, page_number=number)
         for name, spec in ACTORS.items():
             if spec.grant in ("viewer", "commenter", "editor"):
                 Share.create(dashboard=dashboard, subject_type="user", subject_id=self.actors[name][0].id,
@@ -187,6 +206,15 @@ class Target:
     @property
     def dashboard_id(self):
         return self._dashboard[0].id
+
+    @property
+    def card_id(self):
+        return Card.select(Card.id).where(Card.dashboard == self.dashboard_id).order_by(Card.id).first().id
+
+    @property
+    def page_number(self):
+        """Page 2: a dashboard's only page cannot be deleted."""
+        return 2
 
     @property
     def share_id(self):

@@ -160,6 +160,38 @@ def test_composed_calls(api_schema, seeded, store):
     call("DELETE", "/dashboards/collections/{collection_id}", collection_id=collection.id)
 
 
+def test_walk_along_the_links(api_schema, seeded):
+    """One deterministic walk dashboard → card → page → layout with real ids, every answer checked.
+
+    The random runs reach deep operations only by luck; this walk guarantees each is exercised
+    with valid data, following the same links a client would.
+    """
+    def call(operation_id, status, **kwargs):
+        case = api_schema.find_operation_by_id(operation_id).Case(headers={"Authorization": f"Bearer {seeded.current()}"}, **kwargs)
+        response = case.call_and_validate()
+        assert response.status_code == status, response.text
+        SUCCESSES[f"{case.method} {case.path}"] += 1
+        return response.json() if response.content else None
+
+    dashboard = call("handlers.dashboards.create_dashboard", 201, body={"name": "Walk"})
+    at = {"dashboard_id": dashboard["id"]}
+    card = call("handlers.cards.create_card", 201, path_parameters=at,
+                body={"card_type": "text", "config": {"markdown": "walk"}})
+    at_card = {**at, "card_id": card["id"]}
+    call("handlers.cards.get_card", 200, path_parameters=at_card)
+    call("handlers.cards.update_card", 200, path_parameters=at_card, body={"layout": {"x": 0, "y": 0, "w": 6, "h": 2}})
+    copy = call("handlers.cards.duplicate_card", 201, path_parameters=at_card)
+    call("handlers.layout.update_layout", 200, path_parameters=at, body=[{"card_id": copy["id"], "x": 6, "y": 0, "w": 6, "h": 2}])
+    page = call("handlers.pages.create_page", 201, path_parameters=at, body={"name": "Second"})
+    at_page = {**at, "page_number": page["page_number"]}
+    call("handlers.pages.get_page", 200, path_parameters=at_page)
+    call("handlers.pages.update_page", 200, path_parameters=at_page, body={"name": "Two", "position": 1})
+    call("handlers.pages.delete_page", 204, path_parameters=at_page | {"page_number": 1})
+    call("handlers.cards.delete_card", 204, path_parameters=at_card)
+    call("handlers.dashboards.duplicate_dashboard", 201, path_parameters=at, body={})
+    call("handlers.card_types.list_card_types", 200)
+
+
 def test_every_operation_succeeded_at_least_once(api_schema):
     """Guard against a run where every case was refused (a bad token passes every check)."""
     operations = {f"{op.method.upper()} {op.path}" for op in (r.ok() for r in api_schema.get_all_operations())}

@@ -1,0 +1,35 @@
+from connexion import NoContent
+
+from handlers import serializers
+from handlers.common import dashboard_to_change, etag, located
+from models import cards
+from models.access import dashboard_for
+
+
+def get_card(user, dashboard_id, card_id):
+    dashboard = dashboard_for(user, dashboard_id)
+    return serializers.card(cards.card_on(dashboard, card_id)), 200, {"ETag": etag(dashboard.version)}
+
+
+def create_card(user, dashboard_id, body, if_match=None):
+    dashboard = dashboard_to_change(user, dashboard_id, if_match)
+    card = cards.add_card(dashboard, body["card_type"], body["config"], body.get("page", 1), body.get("layout"))
+    return located(serializers.card(card), f"/dashboards/{dashboard.id}/cards/{card.id}", ETag=etag(dashboard.version))
+
+
+def update_card(user, dashboard_id, card_id, body, if_match=None):
+    dashboard = dashboard_to_change(user, dashboard_id, if_match)
+    card = cards.update_card(dashboard, cards.card_on(dashboard, card_id), body)
+    return serializers.card(card), 200, {"ETag": etag(dashboard.version)}
+
+
+def delete_card(user, dashboard_id, card_id, if_match=None):
+    dashboard = dashboard_to_change(user, dashboard_id, if_match)
+    cards.card_on(dashboard, card_id).delete_instance()
+    return NoContent, 204
+
+
+def duplicate_card(user, dashboard_id, card_id, if_match=None):
+    dashboard = dashboard_to_change(user, dashboard_id, if_match)
+    copy = cards.duplicate_card(cards.card_on(dashboard, card_id))
+    return located(serializers.card(copy), f"/dashboards/{dashboard.id}/cards/{copy.id}", ETag=etag(dashboard.version))

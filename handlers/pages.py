@@ -1,0 +1,34 @@
+from connexion import NoContent
+
+from handlers import serializers
+from handlers.common import dashboard_to_change, etag, located
+from models import pages
+from models.access import dashboard_for
+
+
+def get_page(user, dashboard_id, page_number):
+    dashboard = dashboard_for(user, dashboard_id)
+    return serializers.page.dump(pages.page_at(dashboard, page_number)), 200, {"ETag": etag(dashboard.version)}
+
+
+def create_page(user, dashboard_id, body, if_match=None):
+    dashboard = dashboard_to_change(user, dashboard_id, if_match)
+    page = pages.add_page(dashboard, body["name"], body.get("position"))
+    path = f"/dashboards/{dashboard.id}/pages/{page.position}"
+    return located(serializers.page.dump(page), path, ETag=etag(dashboard.version))
+
+
+def update_page(user, dashboard_id, page_number, body, if_match=None):
+    dashboard = dashboard_to_change(user, dashboard_id, if_match)
+    page = pages.page_at(dashboard, page_number)
+    if "position" in body:
+        pages.move_page(page, body["position"])
+    page.name = body.get("name", page.name)
+    page.save()
+    return serializers.page.dump(page), 200, {"ETag": etag(dashboard.version)}
+
+
+def delete_page(user, dashboard_id, page_number, if_match=None):
+    dashboard = dashboard_to_change(user, dashboard_id, if_match)
+    pages.delete_page(pages.page_at(dashboard, page_number))
+    return NoContent, 204

@@ -1,0 +1,70 @@
+"""Cards: configs checked against their card type and the project's data, placed on a page."""
+
+from models.card_types import DEFAULT_SIZES, referenced_names, validate_config
+from models.content import Card
+from models.datasets import Dataset
+from models.errors import CardNotFound, InvalidCardConfig
+from models.layout import free_spot, place
+from models.pages import page_at
+
+
+def card_on(dashboard, card_id):
+    """The card of this dashboard: a card of another dashboard is as unknown as a missing one."""
+    return Card.get_or_raise(lambda: CardNotFound(f"Card {card_id} is not on dashboard {dashboard.id}."),
+                             (Card.id == card_id) & (Card.dashboard == dashboard))
+
+
+def check_config(dashboard, card_type, config, path="/config"):
+    """The config's schema, then the dataset, columns and parameters it names, all at once."""
+    validate_config(card_type, config, path)
+    names = referenced_names(card_type, config, path)
+    errors = []
+    if names["dataset_id"] is not None:
+        dataset = Dataset.get_or_none((Dataset.id == names["dataset_id"]) & (Dataset.project == dashboard.project_id))
+        if dataset is None:
+            errors.append({"path": f"{path}/dataset_id", "message": "no such dataset in this project"})
+        else:
+            known = {column["name"] for column in dataset.columns}
+            errors += [{"path": pointer, "message": f"dataset {dataset.id} has no column {name!r}"}
+                       for pointer, name in names["columns"] if name not in known]
+    parameters = {parameter["name"] for parameter in dashboard.parameters}
+    errors += [{"path": pointer, "message": f"the dashboard has no parameter {name!r}"}
+               for pointer, name in names["parameters"] if name not in parameters]
+    if errors:
+        raise InvalidCardConfig(f"The {card_type} card config names what does not exist.", errors=errors)
+
+
+def add_card(dashboard, card_type, config, page_number=1, layout=None):
+    """A new card; without a layout it takes its type's default size at the page's first free spot."""
+    check_config(dashboard, card_type, config)
+    page = page_at(dashboard, page_number, path="/page")
+    size = DEFAULT_SIZES[card_type]
+    geometry = place(page, layout) if layout else free_spot(page, size.w, size.h)
+    return Card.create(dashboard=dashboard, page=page, card_type=card_type, config=config, **geometry)
+
+
+def update_card(dashboard, card, changes):
+    """Apply the fields sent; a page sent without a layout lands at that page's first free spot."""
+    if "card_type" in changes or "config" in changes:
+        card.card_type = changes.get("card_type", card.card_type)
+        card.config = changes.get("config", card.config)
+        check_config(dashboard, card.card_type, card.config)
+    page = page_at(dashboard, changes["page"], path="/page") if "page" in changes else card.page
+    if "layout" in changes:
+        geometry = place(page, changes["layout"], card_id=card.id)
+    elif page.id != card.page_id:
+        geometry = free_spot(page, card.w, card.h)
+    else:
+        geometry = {}
+    for name, value in geometry.items():
+        setattr(card, name, value)
+    card.page = page
+    card.save()
+    return card
+
+
+def duplicate_card(card):
+    """A copy of the card, at its size, at the first free spot of its page."""
+    geometry = free_spot(card.page_id, card.w, card.h)
+    return Card.create(dashboard=card.dashboard_id, page=card.page_id, card_type=card.card_type,
+                       config=card.config, **geometry)

@@ -1,0 +1,96 @@
+"""The grid in the store: the cards of a page as rects, placing one card, and layout batches.
+
+A layout batch loads the dashboard's cards once, applies the moves in memory, checks each
+changed page with the sweep line (O(n log n) per page) and writes the moved cards in a few
+bulk UPDATEs; the caller's transaction makes it all or nothing.
+"""
+
+from collections import defaultdict
+
+from models.base import utcnow
+from models.content import Card, Page
+from models.errors import InvalidLayout
+from models.grid import Rect, bounds_errors, check_bounds, find_overlaps, first_free_spot, overlap_conflict
+
+GEOMETRY = ("x", "y", "w", "h")
+
+
+def rect_of(card):
+    return Rect(card.id, card.x, card.y, card.w, card.h)
+
+
+def page_rects(page, excluding=None):
+    query = Card.select(Card.id, Card.x, Card.y, Card.w, Card.h).where(Card.page == page)
+    if excluding is not None:
+        query = query.where(Card.id != excluding)
+    return [rect_of(card) for card in query]
+
+
+def place(page, layout, card_id=None, path="/layout"):
+    """The layout for a card put on `page` at `layout`: 422 off the grid, 409 on another card."""
+    check_bounds(layout, path)
+    rect = Rect(card_id, *(layout[name] for name in GEOMETRY))
+    pairs = find_overlaps([rect, *page_rects(page, excluding=card_id)])
+    hits = [a if b == card_id else b for a, b in pairs if card_id in (a, b)]
+    if hits:
+        raise overlap_conflict([(card_id, other) for other in hits])
+    return dict(zip(GEOMETRY, (rect.x, rect.y, rect.w, rect.h)))
+
+
+def free_spot(page, w, h, excluding=None):
+    """A w×h layout at the first free spot of `page`."""
+    x, y = first_free_spot(page_rects(page, excluding=excluding), w, h)
+    return {"x": x, "y": y, "w": w, "h": h}
+
+
+def dashboard_cards(dashboard):
+    """Every card of the dashboard with its page (for its number), by id: one query."""
+    return list(Card.select(Card, Page).join(Page).where(Card.dashboard == dashboard).order_by(Card.id))
+
+
+def apply_moves(dashboard, moves):
+    """Apply a batch of `{card_id, x, y, w, h}`: all of it, or raise and change nothing.
+
+    Answers every card of the dashboard as it is afterwards.
+    """
+    cards = dashboard_cards(dashboard)
+    by_id = {card.id: card for card in cards}
+    _check_batch(moves, by_id)
+    moved, now = [], utcnow()
+    for move in moves:
+        card = by_id[move["card_id"]]
+        if any(getattr(card, name) != move[name] for name in GEOMETRY):
+            for name in GEOMETRY:
+                setattr(card, name, move[name])
+            card.updated_at = now
+            moved.append(card)
+    _check_overlaps(cards, {card.page_id for card in moved})
+    if moved:
+        Card.bulk_update(moved, fields=[*GEOMETRY, "updated_at"], batch_size=100)
+    return cards
+
+
+def _check_batch(moves, by_id):
+    """Every fault of the batch at once: off the grid, not on this dashboard, named twice."""
+    errors, first_seen = [], {}
+    for index, move in enumerate(moves):
+        errors += bounds_errors(move, f"/{index}")
+        card_id = move["card_id"]
+        if card_id not in by_id:
+            errors.append({"path": f"/{index}/card_id", "message": f"card {card_id} is not on this dashboard"})
+        elif card_id in first_seen:
+            errors.append({"path": f"/{index}/card_id", "message": f"card {card_id} is already moved by /{first_seen[card_id]}"})
+        first_seen.setdefault(card_id, index)
+    if errors:
+        raise InvalidLayout("The layout batch cannot be applied.", errors=errors)
+
+
+def _check_overlaps(cards, page_ids):
+    """Overlaps among all the cards (moved or not) of each page the batch changed."""
+    by_page = defaultdict(list)
+    for card in cards:
+        if card.page_id in page_ids:
+            by_page[card.page_id].append(rect_of(card))
+    pairs = [pair for page_id in sorted(by_page) for pair in find_overlaps(by_page[page_id])]
+    if pairs:
+        raise overlap_conflict(pairs)
