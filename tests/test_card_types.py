@@ -149,8 +149,8 @@ def filter_is_valid(op, value, has_value):
         return not has_value
     if not has_value:
         return False
-    if op in ("in", "not_in"):
-        return isinstance(value, list) and len(value) >= 1
+    if op in ("in", "not_in"):  # a list, or a (multiple) parameter
+        return (isinstance(value, list) and len(value) >= 1) or value == {"param": "region"}
     if op == "between":
         return isinstance(value, list) and len(value) == 2
     return isinstance(value, (str, int, bool)) or value == {"param": "region"}
@@ -173,11 +173,12 @@ def test_filter_op_and_value_agree_with_the_rules(op, value, has_value):
     ("text", {"markdown": "column: x"}, {"dataset_id": None, "columns": [], "parameters": []}),
     ("kpi", {"dataset_id": 4, "metric": {"agg": "sum", "column": "amount"},
              "filters": [{"column": "region", "op": "eq", "value": {"param": "region"}},
-                         {"column": "status", "op": "in", "value": ["paid"]}]},
+                         {"column": "status", "op": "in", "value": ["paid"]},
+                         {"column": "region", "op": "not_in", "value": {"param": "regions"}}]},
      {"dataset_id": 4,
       "columns": [("/config/metric/column", "amount"), ("/config/filters/0/column", "region"),
-                  ("/config/filters/1/column", "status")],
-      "parameters": [("/config/filters/0/value/param", "region")]}),
+                  ("/config/filters/1/column", "status"), ("/config/filters/2/column", "region")],
+      "parameters": [("/config/filters/0/value/param", "region"), ("/config/filters/2/value/param", "regions")]}),
     ("chart", {**CHART, "x": {"column": "day", "bucket": "week"}, "series_by": "region",
                "metrics": [{"agg": "count"}, {"agg": "avg", "column": "amount", "label": "avg"}],
                "sort": [{"by": "avg", "direction": "desc"}]},

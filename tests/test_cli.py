@@ -53,5 +53,13 @@ def test_create_user_token_and_grant(cli, http):
 def test_demo_is_repeatable_and_its_token_works(cli, http):
     first, second = identity(cli("demo")), identity(cli("demo"))
     assert first["user_id"] == second["user_id"] and first["token"] != second["token"]
-    listed = ApiClient(http, second["token"]).get("/dashboards").json()
-    assert listed["total"] >= 3
+    client = ApiClient(http, second["token"])
+    dashboards = client.get("/dashboards").json()["items"]
+    assert len(dashboards) >= 3
+    rendered = set()
+    for dashboard in dashboards:
+        for page in client.get(f"/dashboards/{dashboard['id']}").json()["pages"]:
+            body = client.get(f"/dashboards/{dashboard['id']}/render", params={"page": page["page_number"]}).json()
+            assert [c for c in body["cards"] if c["error"]] == []
+            rendered |= {c["card_type"] for c in body["cards"]}
+    assert rendered == {"text", "image", "kpi", "chart", "table", "detail", "filter"}

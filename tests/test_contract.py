@@ -92,7 +92,7 @@ def _restore_dashboard(anchors):
         dashboard=dashboard.id, position=1, name="Page 1")
     if not Card.select().where(Card.page == page.id).exists():
         kpi = {"dataset_id": anchors["dataset_id"], "metric": {"agg": "sum", "column": "amount"},
-               "filters": [{"column": "region", "op": "eq", "value": {"param": "region"}}]}
+               "filters": [{"column": "region", "op": "in", "value": {"param": "region"}}]}
         Card.create(dashboard=dashboard.id, page=page.id, card_type="kpi", config=kpi, x=0, y=0, w=6, h=4)
         Card.create(dashboard=dashboard.id, page=page.id, card_type="text", config={"markdown": "# Hi"}, x=6, y=0, w=6, h=4)
     return dashboard.id
