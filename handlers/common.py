@@ -6,6 +6,7 @@ from models.access import EDIT, dashboard_for
 
 STRONG_TAG = re.compile(r'^\s*"(\d{1,18})"\s*$')
 
+
 def etag(version):
     return f'"{version}"'
 

@@ -2,8 +2,8 @@ from connexion import NoContent
 from peewee import fn
 
 from handlers import serializers
-from handlers.common import etag, expected_versions, located
-from models.access import EDIT, dashboard_for, require_create_content, visible_dashboards
+from handlers.common import dashboard_to_change, etag, located
+from models.access import dashboard_for, require_create_content, visible_dashboards
 from models.content import Collection, Dashboard
 from models.duplicate import duplicate_dashboard as duplicate
 from models.parameters import validate_definitions
@@ -40,25 +40,13 @@ def create_dashboard(user, body):
 
 
 def update_dashboard(user, dashboard_id, body, if_match=None):
-    row = dashboard_for(user, dashboard_id, EDIT, lock=True)
-    row.bump_version(expected_versions(if_match))
-    if "collection_id" in body:
-        row.collection = Collection.referenced(user.project_id, body["collection_id"], "collection_id")
-    if "parameters" in body:
-        row.parameters = validate_definitions(body["parameters"])
-    if "default_audience" in body:
-        row.set_audience(body["default_audience"])
-    for field in ("name", "description"):
-        if field in body:
-            setattr(row, field, body[field])
-    row.save()
+    row = dashboard_to_change(user, dashboard_id, if_match)
+    row.apply_changes(body)
     return serializers.dashboard_detail(row), 200, {"ETag": etag(row.version)}
 
 
 def delete_dashboard(user, dashboard_id, if_match=None):
-    row = dashboard_for(user, dashboard_id, EDIT, lock=True)
-    row.bump_version(expected_versions(if_match))
-    row.delete_instance()
+    dashboard_to_change(user, dashboard_id, if_match).delete_instance()
     return NoContent, 204
 
 

@@ -6,8 +6,6 @@ from marshmallow import Schema, fields
 
 from models.identity import GroupMember, User
 
-from models.identity import GroupMember, User
-
 
 class UTCDateTime(fields.Field):
     """Stored as naive UTC; shown as RFC 3339 with its offset."""

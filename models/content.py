@@ -12,6 +12,7 @@ from models.errors import (
     ShareNotFound,
 )
 from models.identity import Group, Project, User
+from models.parameters import validate_definitions
 
 AUDIENCES = ("private", "org", "public")
 ACCESS_LEVELS = ("viewer", "commenter", "editor")
@@ -94,6 +95,19 @@ class Dashboard(TimestampedModel):
             lambda: PublicDashboardNotFound("No public dashboard has this link."),
             (cls.public_slug == slug) & (cls.default_audience == "public"),
         )
+
+    def apply_changes(self, changes):
+        """The top-level fields a PATCH sends, each checked as on create."""
+        if "collection_id" in changes:
+            self.collection = Collection.referenced(self.project_id, changes["collection_id"], "collection_id")
+        if "parameters" in changes:
+            self.parameters = validate_definitions(changes["parameters"])
+        if "default_audience" in changes:
+            self.set_audience(changes["default_audience"])
+        for field in ("name", "description"):
+            if field in changes:
+                setattr(self, field, changes[field])
+        self.save()
 
     def set_audience(self, audience):
         """A public dashboard keeps one slug while it stays public; leaving public retires it."""

@@ -71,7 +71,6 @@ def clean_store(store):
 # --- The application, built once per run, and clients that check every answer against the spec.
 
 import itertools
-import json
 import pathlib
 import re
 

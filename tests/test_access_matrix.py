@@ -21,9 +21,9 @@ import pytest
 from models import schema
 from models.cards import add_card
 from models.content import Card, Collection, Dashboard, Share
-from models.pages import add_page
 from models.dataset_tables import create_dataset
-from models.identity import ApiToken, Group
+from models.identity import ApiToken
+from models.pages import add_page
 from tests.conftest import SPEC, World
 
 OPERATIONS = {
