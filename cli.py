@@ -28,6 +28,17 @@ def _fail(message):
     raise SystemExit(2)
 
 
+def _project(org, name):
+    """The project `name` of `org` (a row or an id), or exit with a message."""
+    project = Project.get_or_none((Project.org == org) & (Project.name == name))
+    return project or _fail(f"no project {name!r} in that org")
+
+
+def _existing(org_name, project_name):
+    org = Org.get_or_none(Org.name == org_name) or _fail(f"no org {org_name!r}")
+    return org, _project(org, project_name)
+
+
 def org_and_project(org_name, project_name):
     """The org and project of these names, created when missing (every org has `default`)."""
     org, _ = Org.get_or_create(name=org_name)
@@ -57,9 +68,7 @@ def cmd_create_token(args):
     _store()
     with database.connection_context(), database.atomic():
         user = User.get_or_none(User.email == args.email) or _fail(f"no user with email {args.email}")
-        project = Project.get_or_none((Project.org == user.org_id) & (Project.name == args.project))
-        if project is None:
-            _fail(f"no project {args.project!r} in the user's org")
+        project = _project(user.org_id, args.project)
         _, token = ApiToken.issue(user, project)
     _print_identity(user, project, token)
 
@@ -67,10 +76,7 @@ def cmd_create_token(args):
 def cmd_grant(args):
     _store()
     with database.connection_context(), database.atomic():
-        org = Org.get_or_none(Org.name == args.org) or _fail(f"no org {args.org!r}")
-        project = Project.get_or_none((Project.org == org) & (Project.name == args.project))
-        if project is None:
-            _fail(f"no project {args.project!r} in org {args.org!r}")
+        org, project = _existing(args.org, args.project)
         subject = {}
         if args.email:
             user = User.get_or_none((User.email == args.email) & (User.org == org))
@@ -111,10 +117,7 @@ def cmd_import_csv(args):
     _store()
     columns = _columns(args.columns) if args.columns else None
     with database.connection_context():
-        org = Org.get_or_none(Org.name == args.org) or _fail(f"no org {args.org!r}")
-        project = Project.get_or_none((Project.org == org) & (Project.name == args.project))
-        if project is None:
-            _fail(f"no project {args.project!r} in org {args.org!r}")
+        _, project = _existing(args.org, args.project)
         dataset = import_csv(project, args.name, args.file, columns=columns, progress=Progress(),
                              description=args.description)
     print(file=sys.stderr)

@@ -68,6 +68,13 @@ def clean_store(store):
         schema.truncate_all()
 
 
+@pytest.fixture
+def project(clean_store):
+    """A project of a fresh org, with a connection open for the test."""
+    with clean_store.connection_context():
+        yield Project.create(org=Org.create(name="acme"), name="default")
+
+
 # --- The application, built once per run, and clients that check every answer against the spec.
 
 import itertools

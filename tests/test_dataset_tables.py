@@ -9,7 +9,6 @@ from models import dataset_tables as tables
 from models.datasets import Dataset
 from models.db import database
 from models.errors import InvalidRows, Unprocessable
-from models.identity import Org, Project
 
 COLUMNS = [
     {"name": "day", "type": "date"},
@@ -19,12 +18,6 @@ COLUMNS = [
     {"name": "paid", "type": "boolean"},
     {"name": "at", "type": "datetime"},
 ]
-
-
-@pytest.fixture
-def project(clean_store):
-    with clean_store.connection_context():
-        yield Project.create(org=Org.create(name="acme"), name="default")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from hypothesis import given, settings, strategies as st
 
 from models.dataset_tables import append_rows, coerce_value, create_dataset, json_value, rows_model
 from models.errors import InvalidQuery
-from models.identity import Org, Project
 from models.query import MAX_LIMIT, compile_query, run_query
 
 COLUMNS = [
@@ -46,12 +45,6 @@ VALUES = {
 def as_json(value):
     """How a client would send a typed value in a JSON body."""
     return value.isoformat() if isinstance(value, (date, datetime)) else value
-
-
-@pytest.fixture
-def project(clean_store):
-    with clean_store.connection_context():
-        yield Project.create(org=Org.create(name="acme"), name="default")
 
 
 @pytest.fixture
