@@ -12,6 +12,7 @@ from config import Settings
 from models import db, schema
 from models.datasets import COLUMN_TYPES
 from models.db import database
+from models.errors import DomainError
 from models.identity import PERMISSIONS, ROLES, ApiToken, Group, Org, Project, ProjectPermission, User
 
 
@@ -194,7 +195,16 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except DomainError as exc:
+        print(f"dashboards-api: {exc.code}: {exc.detail}", file=sys.stderr)
+        for error in exc.errors or []:
+            print(f"  {error['path'] or '/'}: {error['message']}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except OSError as exc:
+        print(f"dashboards-api: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -63,3 +63,27 @@ def test_demo_is_repeatable_and_its_token_works(cli, http):
             assert [c for c in body["cards"] if c["error"]] == []
             rendered |= {c["card_type"] for c in body["cards"]}
     assert rendered == {"text", "image", "kpi", "chart", "table", "detail", "filter"}
+
+
+def test_import_csv_infers_types_streams_and_reports(cli, http, tmp_path):
+    created = identity(cli("create-user", "--org", "acme", "--project", "default", "--email", "io@acme.io", "--role", "viewer"))
+    path = tmp_path / "orders.csv"
+    lines = ["day,region,amount,units"] + [f"2026-01-{i % 28 + 1:02d},R{i % 3},{i * 1.5},{i}" for i in range(25_000)]
+    path.write_text("\n".join(lines) + "\n")
+    done = cli("import-csv", "--org", "acme", "--project", "default", "--name", "Orders", str(path))
+    line = json.loads(done.stdout)
+    assert line["row_count"] == 25_000 and line["version"] == 2
+    assert [(c["name"], c["type"]) for c in line["columns"]] == [
+        ("day", "date"), ("region", "string"), ("amount", "number"), ("units", "integer")]
+    assert "imported 20,000 rows" in done.stderr and "imported 25,000 rows" in done.stderr
+    preview = ApiClient(http, created["token"]).get(f"/datasets/{line['dataset_id']}/rows", params={"limit": 1}).json()
+    assert preview["items"] == [{"day": "2026-01-01", "region": "R0", "amount": 0.0, "units": 0}]
+
+    typed = cli("import-csv", "--org", "acme", "--project", "default", "--name", "Typed",
+                "--columns", "day:string,region:string,amount:number,units:number", str(path))
+    assert [c["type"] for c in json.loads(typed.stdout)["columns"]] == ["string", "string", "number", "number"]
+    path.write_text("day,region,amount,units\n2026-01-01,R0,lots,1\n")
+    refused = cli("import-csv", "--org", "acme", "--project", "default", "--name", "Bad",
+                  "--columns", "day:date,region:string,amount:number,units:integer", str(path), expect=1).stderr
+    assert "invalid_rows" in refused and "/rows/0/amount" in refused and "Traceback" not in refused
+    assert ApiClient(http, created["token"]).get("/datasets").json()["total"] == 2
