@@ -13,7 +13,7 @@ def list_templates(user):
 def create_from_template(user, body):
     require_create_content(user)
     tpl = templates.template(body["template_id"])
-    dataset = Dataset.referenced(user.project_id, body["dataset_id"], "dataset_id")
+    dataset = Dataset.named_in_body(user.project_id, body["dataset_id"], "dataset_id")
     collection = Collection.referenced(user.project_id, body.get("collection_id"), "collection_id")
     row = templates.instantiate(tpl, dataset, body.get("bindings", {}), project=user.project_id,
                                 owner=user.user_id, name=body["name"], collection=collection)

@@ -4,7 +4,7 @@ import peewee
 
 from models.base import TimestampedModel
 from models.db import JSONField
-from models.errors import DatasetNotFound, InvalidReference
+from models.errors import DatasetNotFound
 from models.identity import Project
 
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
@@ -33,14 +33,3 @@ class Dataset(TimestampedModel):
             lambda: DatasetNotFound(f"Dataset {dataset_id} does not exist."),
             (cls.id == dataset_id) & (cls.project == project_id),
         )
-
-    @classmethod
-    def referenced(cls, project_id, dataset_id, field):
-        """The dataset a body names: 422 when it is not in the caller's project."""
-        found = cls.get_or_none((cls.id == dataset_id) & (cls.project == project_id))
-        if found is None:
-            raise InvalidReference(
-                f"Dataset {dataset_id} does not exist.", code="dataset_not_found",
-                errors=[{"path": f"/{field}", "message": "no such dataset in this project"}],
-            )
-        return found
