@@ -184,7 +184,7 @@ def template_summary(tpl):
         "id": tpl.id,
         "name": tpl.name,
         "description": tpl.description,
-        "requirements": [f"{role.requirement} ({role.name})" for role in tpl.roles],
+        "requirements": [f"{role.name}: {role.requirement}" for role in tpl.roles],
         "roles": [{"role": role.name, "kind": role.kind, "types": list(role.types),
                    "requirement": role.requirement, "description": role.description} for role in tpl.roles],
         "parameters": [_template_parameter(parameter) for parameter in tpl.parameters],

@@ -109,7 +109,7 @@ def test_list_states_roles_requirements_parameters_and_tiles(world):
     series = items["time-series"]
     assert [(r["role"], r["kind"], r["types"]) for r in series["roles"]] == [
         ("date", "date", ["date", "datetime"]), ("measure", "measure", ["integer", "number"])]
-    assert series["requirements"] == ["a date or datetime column (date)", "a numeric column (integer or number) (measure)"]
+    assert series["requirements"] == ["date: a date or datetime column", "measure: a numeric column (integer or number)"]
     assert [p["name"] for p in series["parameters"]] == ["from", "to"]
     assert [page["name"] for page in series["pages"]] == ["Trend", "By month"]
     assert {"title", "card_type", "layout"} <= set(series["pages"][0]["tiles"][0])
