@@ -174,3 +174,27 @@ def layout(dashboard_row, card_rows):
 
 def paged(items, total, limit, offset):
     return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+def template_summary(tpl):
+    """A template as the list shows it: what it needs of a dataset, its parameters and its tiles."""
+    return {
+        "id": tpl.id,
+        "name": tpl.name,
+        "description": tpl.description,
+        "requirements": [f"{role.name}: {role.requirement}" for role in tpl.roles],
+        "roles": [{"role": role.name, "kind": role.kind, "types": list(role.types),
+                   "requirement": role.requirement, "description": role.description} for role in tpl.roles],
+        "parameters": [_template_parameter(parameter) for parameter in tpl.parameters],
+        "pages": [{"name": page["name"], "tiles": [
+            {"title": card["title"], "card_type": card["card_type"], "layout": dict(card["layout"])}
+            for card in page["cards"]]} for page in tpl.pages],
+    }
+
+
+def _template_parameter(parameter):
+    """A parameter whose type follows a bound column says which role's (`type` is then null)."""
+    kind = parameter["type"]
+    return {"name": parameter["name"], "type": kind if isinstance(kind, str) else None,
+            "type_of_role": kind["$type"] if isinstance(kind, dict) else None,
+            "multiple": parameter.get("multiple", False)}

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 import peewee
 
 from models.db import database
+from models.errors import InvalidReference
 
 
 def utcnow():
@@ -23,6 +24,19 @@ class BaseModel(peewee.Model):
         if row is None:
             raise error()
         return row
+
+    @classmethod
+    def named_in_body(cls, project_id, object_id, field):
+        """The object of the caller's project that a request body names at `/field`; otherwise
+        422 `<kind>_not_found` (a body is not a path: the request itself is well-routed)."""
+        found = cls.get_or_none((cls.id == object_id) & (cls.project == project_id))
+        if found is None:
+            kind = cls.__name__.lower()
+            raise InvalidReference(
+                f"{cls.__name__} {object_id} does not exist.", code=f"{kind}_not_found",
+                errors=[{"path": f"/{field}", "message": f"no such {kind} in this project"}],
+            )
+        return found
 
 
 class TimestampedModel(BaseModel):

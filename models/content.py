@@ -38,15 +38,7 @@ class Collection(TimestampedModel):
     @classmethod
     def referenced(cls, project_id, collection_id, field):
         """The collection a body names: 422 when it is not in the caller's project."""
-        if collection_id is None:
-            return None
-        found = cls.get_or_none((cls.id == collection_id) & (cls.project == project_id))
-        if found is None:
-            raise InvalidReference(
-                f"Collection {collection_id} does not exist.", code="collection_not_found",
-                errors=[{"path": f"/{field}", "message": "no such collection in this project"}],
-            )
-        return found
+        return None if collection_id is None else cls.named_in_body(project_id, collection_id, field)
 
     def move_under(self, parent):
         """Re-parent, refusing to put the collection under itself or a descendant."""

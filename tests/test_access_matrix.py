@@ -58,7 +58,8 @@ ACTORS = {
 }
 
 # What an operation needs, and where the object its path names lives.
-#   needs: "member" (any caller with a token), "creates", "admin", or a dashboard right v/c/e
+#   needs: "member" (any caller with a token), "creates", "admin", or a dashboard right v/c/e;
+#     "template": creates, over a dataset that must be in the caller's project
 #   scope: None; ("dashboard",) — 404 dashboard_not_found without view; ("project", code) —
 #     404 `code` outside the project; ("org", code) — 404 `code` outside the org
 #   ok: the status of success; body: a request body (or a function of the Target)
@@ -116,6 +117,9 @@ ROWS = {
     "handlers.pages.delete_page": Row("e", DASHBOARD, ok=204),
     "handlers.card_types.list_card_types": Row("member"),
     "handlers.render.render_public_dashboard": Row("public", DASHBOARD),
+    "handlers.templates.list_templates": Row("member"),
+    "handlers.templates.create_from_template": Row("template", ok=201, body=lambda t: {
+        "template_id": "kpi-summary", "dataset_id": t.dataset_id, "name": "From template"}),
 }
 
 
@@ -134,8 +138,10 @@ def expected(row, actor, audience):
         return 404, "dashboard_not_found"
     if (reach == "project" and actor.where != "project") or (reach == "org" and actor.where == "other_org"):
         return 404, code
+    if row.needs == "template" and actor.creates and actor.where != "project":
+        return 422, "dataset_not_found"  # the body names a dataset of the matrix's project, not the caller's
     allowed = {
-        "member": True, "creates": actor.creates, "admin": actor.admin,
+        "member": True, "creates": actor.creates, "admin": actor.admin, "template": actor.creates,
         "datasets": actor.role in ("editor", "admin") or "dataset.edit" in actor.permissions,
         "duplicate": actor.creates,  # view is checked above: the copy is the caller's own
     }.get(row.needs, row.needs in rights(actor, audience))

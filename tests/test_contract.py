@@ -160,7 +160,7 @@ def test_composed_calls(api_schema, seeded, store):
     call("DELETE", "/dashboards/collections/{collection_id}", collection_id=collection.id)
 
 
-def test_walk_along_the_links(api_schema, seeded):
+def test_walk_along_the_links(api_schema, seeded, store):
     """One deterministic walk dashboard → card → page → layout with real ids, every answer checked.
 
     The random runs reach deep operations only by luck; this walk guarantees each is exercised
@@ -173,6 +173,10 @@ def test_walk_along_the_links(api_schema, seeded):
         SUCCESSES[f"{case.method} {case.path}"] += 1
         return response.json() if response.content else None
 
+    restore_anchors(store, seeded.anchors)
+    call("handlers.templates.list_templates", 200)
+    call("handlers.templates.create_from_template", 201,
+         body={"template_id": "time-series", "dataset_id": seeded.anchors["dataset_id"], "name": "Walk series"})
     dashboard = call("handlers.dashboards.create_dashboard", 201, body={"name": "Walk"})
     at = {"dashboard_id": dashboard["id"]}
     card = call("handlers.cards.create_card", 201, path_parameters=at,

@@ -1,0 +1,20 @@
+from handlers import serializers
+from handlers.common import etag, located
+from models import templates
+from models.access import require_create_content
+from models.content import Collection
+from models.datasets import Dataset
+
+
+def list_templates(user):
+    return {"items": [serializers.template_summary(tpl) for tpl in templates.all_templates()]}
+
+
+def create_from_template(user, body):
+    require_create_content(user)
+    tpl = templates.template(body["template_id"])
+    dataset = Dataset.named_in_body(user.project_id, body["dataset_id"], "dataset_id")
+    collection = Collection.referenced(user.project_id, body.get("collection_id"), "collection_id")
+    row = templates.instantiate(tpl, dataset, body.get("bindings", {}), project=user.project_id,
+                                owner=user.user_id, name=body["name"], collection=collection)
+    return located(serializers.dashboard_detail(row), f"/dashboards/{row.id}", ETag=etag(row.version))
