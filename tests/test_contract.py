@@ -12,7 +12,7 @@ from schemathesis.core import NOT_SET
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from models import db
+from models import schema as store_schema
 from models.content import Card, Collection, Dashboard, Page
 from models.dataset_tables import create_dataset, create_table, normalize_columns
 from models.datasets import Dataset
@@ -27,15 +27,36 @@ ANCHOR_SLUG = SPEC["paths"]["/public/dashboards/{slug}/render"]["parameters"][0]
 ANCHOR_PARAMETERS = [{"name": "region", "type": "string", "multiple": True, "required": False}]
 
 
-class AdminToken:
-    """The seeded admin's token, reissued once a generated DELETE /tokens/{id} has revoked it."""
+class Seed:
+    """The contract's data: an admin (in a group) over a small tree of collections, dashboards and
+    the anchor dataset and dashboard. `reset()` empties the store and lays the same data again with
+    the same ids, so that every stateful scenario starts from the same state."""
 
-    def __init__(self, user, project):
-        self.user, self.project = user, project
-        self.token = ApiToken.issue(user, project)[1]
+    def __init__(self, store):
+        self.store = store
+        self.reset()
+
+    def reset(self):
+        with self.store.connection_context():
+            store_schema.truncate_all()
+            org = Org.create(name="contract")
+            self.project = Project.create(org=org, name="default")
+            self.user = User.create(org=org, email="contract-admin@example.com", name="Admin", role="admin")
+            GroupMember.create(group=Group.create(org=org, name="Seeded"), user=self.user)
+            top = Collection.create(project=self.project, name="Top")
+            Collection.create(project=self.project, name="Child", parent=top)
+            dataset = create_dataset(self.project, "Orders", ANCHOR_COLUMNS)
+            self.anchors = {"dataset_id": dataset.id, "project_id": self.project.id, "owner_id": self.user.id}
+            self.anchors["dashboard_id"] = _restore_dashboard(self.anchors)  # first, so its id is 1
+            for index, audience in enumerate(("private", "org", "public")):
+                Dashboard.create_with_first_page(
+                    project=self.project, owner=self.user, collection=top if index else None,
+                    name=f"Dashboard {index}", description="seeded", parameters=[], default_audience=audience)
+            self.token = ApiToken.issue(self.user, self.project)[1]
 
     def current(self):
-        with db.database.connection_context():
+        """The admin's token, reissued once a generated DELETE /tokens/{id} has revoked it."""
+        with self.store.connection_context():
             if not ApiToken.select().where(ApiToken.token_hash == ApiToken.hash(self.token)).exists():
                 self.token = ApiToken.issue(self.user, self.project)[1]
         return self.token
@@ -43,27 +64,10 @@ class AdminToken:
 
 @pytest.fixture(scope="module")
 def seeded(store):
-    """An admin's token over a project with a small tree of collections and dashboards, in a group."""
+    seed = Seed(store)
+    yield seed
     with store.connection_context():
-        org = Org.create(name="contract")
-        project = Project.create(org=org, name="default")
-        admin = User.create(org=org, email="contract-admin@example.com", name="Admin", role="admin")
-        GroupMember.create(group=Group.create(org=org, name="Seeded"), user=admin)
-        top = Collection.create(project=project, name="Top")
-        Collection.create(project=project, name="Child", parent=top)
-        dataset = create_dataset(project, "Orders", ANCHOR_COLUMNS)
-        anchors = {"dataset_id": dataset.id, "project_id": project.id, "owner_id": admin.id}
-        anchors["dashboard_id"] = _restore_dashboard(anchors)  # first, so its id is 1
-        for index, audience in enumerate(("private", "org", "public")):
-            Dashboard.create_with_first_page(
-                project=project, owner=admin, collection=top if index else None,
-                name=f"Dashboard {index}", description="seeded", parameters=[], default_audience=audience)
-        token = AdminToken(admin, project)
-        token.anchors = anchors
-    yield token
-    with store.connection_context():
-        from models import schema
-        schema.truncate_all()
+        store_schema.truncate_all()
 
 
 def restore_anchors(store, anchors):
@@ -126,8 +130,13 @@ def test_operation_conforms(case, store, seeded):
         SUCCESSES[f"{case.method} {case.path}"] += 1
 
 
-def test_stateful_links(api_schema):
+def test_stateful_links(api_schema, seeded):
     class Workflow(api_schema.as_state_machine()):
+        def setup(self):
+            # The same starting state for every scenario: Hypothesis replays a scenario and
+            # expects the same answers, hence the same choices, each time.
+            seeded.reset()
+
         def after_call(self, response, case):
             if 200 <= response.status_code < 300:
                 SUCCESSES[f"{case.method} {case.path}"] += 1
