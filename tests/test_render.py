@@ -267,3 +267,24 @@ def test_only_the_public_render_is_open():
         if isinstance(op, dict) and "operationId" in op and op.get("security", SPEC["security"]) == []
     ]
     assert open_operations == ["handlers.render.render_public_dashboard"]
+
+
+def test_a_query_over_its_time_budget_is_stopped_and_only_its_card_fails(setup):
+    from models.dataset_tables import append_rows
+    from models.datasets import Dataset
+    from models.render import Renderer
+
+    client, dataset_id, dashboard_id = setup
+    dataset = Dataset.get_by_id(dataset_id)
+    append_rows(dataset, (ROWS[i % len(ROWS)] for i in range(40_000)))
+    slow = add_card(client, dashboard_id, "chart", {
+        "dataset_id": dataset_id, "chart_type": "bar", "x": {"column": "day", "bucket": "week"},
+        "metrics": [{"agg": "count_distinct", "column": "amount"}, {"agg": "avg", "column": "qty"}]})
+    note = add_card(client, dashboard_id, "text", {"markdown": "still here"})
+    impatient = Renderer(workers=2, budget_ms=1)
+    body, _ = impatient.render(Dashboard.get_by_id(dashboard_id), 1, {})
+    cards = {c["card_id"]: c for c in body["cards"]}
+    assert cards[slow]["error"]["code"] == "query_timeout" and cards[slow]["data"] is None
+    assert cards[note]["data"] == {"markdown": "still here"}
+    assert not impatient.pages and not impatient.cache  # a timeout is never kept
+    assert card_data(render(client, dashboard_id), slow)["rows"]  # with the normal budget it renders
