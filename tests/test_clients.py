@@ -76,65 +76,28 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def python_client(tmp_path_factory, monkeypatch_module):
-    """The package openapi-python-client generates, importable for this module's tests."""
+def python_client(tmp_path_factory):
+    """A directory holding the package openapi-python-client generates: `dashboards_api_client`."""
     out = tmp_path_factory.mktemp("python-client")
     _run(sys.executable, "-m", "openapi_python_client", "generate", "--path", ROOT / "openapi.yaml",
          "--config", ROOT / "clients/python/config.yaml", "--meta", "none",
          "--output-path", out / "dashboards_api_client")
-    monkeypatch_module.syspath_prepend(str(out))
-    import dashboards_api_client
-
-    return dashboards_api_client
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+    return out
 
 
 def test_generated_python_client_drives_a_live_server(python_client, live_server):
-    from dashboards_api_client import AuthenticatedClient
-    from dashboards_api_client.api.cards import handlers_cards_create_card as create_card
-    from dashboards_api_client.api.collections import handlers_collections_create_collection as create_collection
-    from dashboards_api_client.api.dashboards import handlers_dashboards_create_dashboard as create_dashboard
-    from dashboards_api_client.api.datasets import handlers_datasets_create_dataset as create_dataset
-    from dashboards_api_client.api.identity import handlers_me_get_me as get_me
-    from dashboards_api_client.api.render import handlers_render_render_dashboard as render_dashboard
-    from dashboards_api_client.models import (
-        CardConfig, CardCreate, CardType, CollectionCreate, Column, ColumnType, DashboardCreate, DatasetCreate, Layout)
-
-    base, token = live_server
-    with AuthenticatedClient(base_url=base, token=token, raise_on_unexpected_status=True) as client:
-        assert get_me.sync(client=client).user.email == "ana@acme.io"
-
-        created = create_collection.sync_detailed(client=client, body=CollectionCreate(name="Sales"))
-        assert created.status_code == 201 and created.headers["Location"].endswith(f"/{created.parsed.id}")
-        collection = created.parsed
-
-        dataset = create_dataset.sync(client=client, body=DatasetCreate(
-            name="Orders",
-            columns=[Column(name="region", type_=ColumnType.STRING), Column(name="amount", type_=ColumnType.NUMBER)],
-            rows=[["EMEA", 120.5], ["APAC", 80.0]]))
-        assert dataset.row_count == 2
-
-        dashboard = create_dashboard.sync(client=client, body=DashboardCreate(name="Revenue", collection_id=collection.id))
-        assert dashboard.collection_id == collection.id and len(dashboard.pages) == 1
-
-        text = create_card.sync(dashboard_id=dashboard.id, client=client, body=CardCreate(
-            card_type=CardType.TEXT, config=CardConfig.from_dict({"markdown": "## Revenue"}),
-            layout=Layout(x=0, y=0, w=12, h=2)))
-        kpi = create_card.sync(dashboard_id=dashboard.id, client=client, body=CardCreate(
-            card_type=CardType.KPI, config=CardConfig.from_dict(
-                {"dataset_id": dataset.id, "metric": {"agg": "sum", "column": "amount"}, "label": "Revenue"})))
-
-        # openapi-python-client does not serialize deepObject parameters, so no `param` here.
-        rendered = render_dashboard.sync(dashboard_id=dashboard.id, client=client)
-    tiles = {card.card_id: card for card in rendered.cards}
-    assert tiles[text.id].data["markdown"] == "## Revenue"
-    assert tiles[kpi.id].data["value"] == pytest.approx(200.5)
-    assert all(card.error is None for card in rendered.cards)
+    """clients/python/scenario.py, in its own process as a user would run it (importing the
+    generated package here would also change the state the contract tests run in)."""
+    env = {**os.environ, "PYTHONPATH": str(python_client)}
+    result = json.loads(_run(sys.executable, ROOT / "clients/python/scenario.py", *live_server, env=env))
+    assert result["email"] == "ana@acme.io" and result["dataset_rows"] == 2
+    collection, dashboard = result["collection"], result["dashboard"]
+    assert collection["status"] == 201 and collection["location"].endswith(f"/dashboards/collections/{collection['id']}")
+    assert dashboard["collection_id"] == collection["id"] and dashboard["pages"] == 1
+    tiles = {card["card_id"]: card for card in result["render"]}
+    assert tiles[result["cards"]["text"]]["data"] == {"markdown": "## Revenue"}
+    assert tiles[result["cards"]["kpi"]]["data"]["value"] == pytest.approx(200.5)
+    assert all(card["error"] is None for card in result["render"])
 
 
 def test_generated_typescript_types_check_the_usage_file(tmp_path):
