@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make run` and `make test`.
+# Two commands on a fresh machine: `make run` and `make test`; `make docs` and `make contract`
+# for those who publish the reference or test the contract from their CI.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ DATABASE_URL ?= sqlite:///dashboards.db
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export DATABASE_URL TEST_POSTGRES_URL
 
-.PHONY: run test test-sqlite test-postgresql fuzz bench clean
+.PHONY: run test test-sqlite test-postgresql fuzz docs contract bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,11 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.run-deps
 
+# The docs renderer and the TypeScript generator and compiler, exactly as package-lock.json pins them.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 run: $(VENV)/.run-deps
 	$(BIN)/dashboards-api init
 	$(BIN)/dashboards-api demo
@@ -29,7 +35,7 @@ run: $(VENV)/.run-deps
 
 test: test-sqlite test-postgresql
 
-test-sqlite: $(VENV)/.test-deps
+test-sqlite: $(VENV)/.test-deps node_modules/.package-lock.json
 	TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgresql: $(VENV)/.test-deps
@@ -40,5 +46,15 @@ fuzz: $(VENV)/.test-deps
 	HYPOTHESIS_PROFILE=fuzz TEST_DATABASE=sqlite $(BIN)/python -m pytest tests/test_contract.py
 	HYPOTHESIS_PROFILE=fuzz TEST_DATABASE=postgresql $(BIN)/python -m pytest tests/test_contract.py
 
+# One static HTML reference (the renderer inlined, so it opens offline), checked for every operation.
+docs: node_modules/.package-lock.json $(VENV)/.run-deps
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly build-docs \
+		openapi.yaml --inlineBundle --output docs/index.html
+	$(BIN)/python scripts/check_docs.py openapi.yaml docs/index.html
+
+# The Schemathesis command line against a live server with demo data, as a user's CI runs it.
+contract: $(VENV)/.test-deps
+	PATH="$(abspath $(BIN)):$$PATH" scripts/contract.sh
+
 clean:
-	rm -rf $(VENV) dashboards.db dashboards.db-wal dashboards.db-shm
+	rm -rf $(VENV) node_modules docs dashboards.db dashboards.db-wal dashboards.db-shm

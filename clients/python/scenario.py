@@ -1,0 +1,51 @@
+"""A frontend team's first session with the generated Python client, against a live server.
+
+Run with the generated package `dashboards_api_client` importable:
+    python clients/python/scenario.py http://127.0.0.1:8000/api TOKEN
+Prints one JSON line with what it built and what the render answered (tests/test_clients.py reads it).
+"""
+
+import json
+import sys
+
+from dashboards_api_client import AuthenticatedClient
+from dashboards_api_client.api.cards import handlers_cards_create_card as create_card
+from dashboards_api_client.api.collections import handlers_collections_create_collection as create_collection
+from dashboards_api_client.api.dashboards import handlers_dashboards_create_dashboard as create_dashboard
+from dashboards_api_client.api.datasets import handlers_datasets_create_dataset as create_dataset
+from dashboards_api_client.api.identity import handlers_me_get_me as get_me
+from dashboards_api_client.api.render import handlers_render_render_dashboard as render_dashboard
+from dashboards_api_client.models import (
+    CardConfig, CardCreate, CardType, CollectionCreate, Column, ColumnType, DashboardCreate, DatasetCreate, Layout)
+
+
+def main(base_url, token):
+    with AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True) as client:
+        me = get_me.sync(client=client)
+        created = create_collection.sync_detailed(client=client, body=CollectionCreate(name="Sales"))
+        collection = created.parsed
+        dataset = create_dataset.sync(client=client, body=DatasetCreate(
+            name="Orders",
+            columns=[Column(name="region", type_=ColumnType.STRING), Column(name="amount", type_=ColumnType.NUMBER)],
+            rows=[["EMEA", 120.5], ["APAC", 80.0]]))
+        dashboard = create_dashboard.sync(client=client, body=DashboardCreate(name="Revenue", collection_id=collection.id))
+        text = create_card.sync(dashboard_id=dashboard.id, client=client, body=CardCreate(
+            card_type=CardType.TEXT, config=CardConfig.from_dict({"markdown": "## Revenue"}),
+            layout=Layout(x=0, y=0, w=12, h=2)))
+        kpi = create_card.sync(dashboard_id=dashboard.id, client=client, body=CardCreate(
+            card_type=CardType.KPI, config=CardConfig.from_dict(
+                {"dataset_id": dataset.id, "metric": {"agg": "sum", "column": "amount"}, "label": "Revenue"})))
+        # openapi-python-client does not serialize deepObject parameters, so no `param` here.
+        rendered = render_dashboard.sync(dashboard_id=dashboard.id, client=client)
+    print(json.dumps({
+        "email": me.user.email,
+        "collection": {"status": created.status_code, "id": collection.id, "location": created.headers.get("Location")},
+        "dataset_rows": dataset.row_count,
+        "dashboard": {"id": dashboard.id, "collection_id": dashboard.collection_id, "pages": len(dashboard.pages)},
+        "cards": {"text": text.id, "kpi": kpi.id},
+        "render": [card.to_dict() for card in rendered.cards],
+    }))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

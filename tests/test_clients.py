@@ -1,0 +1,110 @@
+"""Clients generated from openapi.yaml, used the way a frontend team would use them.
+
+A Python client from openapi-python-client drives a live server over HTTP; TypeScript types from
+openapi-typescript type-check a committed usage file with `tsc`. Neither output is committed.
+Both are independent of the test database, so they run in the SQLite pass only.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import BACKEND
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NODE_BIN = ROOT / "node_modules" / ".bin"
+
+pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="backend-independent; runs in the SQLite pass")
+
+
+def _run(*command, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, **kwargs)
+    assert result.returncode == 0, f"{' '.join(map(str, command))}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _node_tool(name):
+    tool = NODE_BIN / name
+    if not tool.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{tool} is missing: `npm ci` (make test runs it) installs it from package-lock.json")
+        pytest.skip(f"{tool} is missing; run `npm ci`")
+    return tool
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """`dashboards-api serve` on a free port over a fresh SQLite file, and an editor's token."""
+    home = tmp_path_factory.mktemp("live")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{home / 'live.db'}", "VALIDATE_RESPONSES": "1"}
+    cli = [sys.executable, "-m", "cli"]  # the `dashboards-api` command, from this checkout
+    _run(*cli, "init", env=env, cwd=ROOT)
+    identity = json.loads(_run(*cli, "create-user", "--org", "acme", "--project", "default",
+                               "--email", "ana@acme.io", "--role", "editor", env=env, cwd=ROOT))
+    port = _free_port()
+    server = subprocess.Popen([*cli, "serve", "--port", str(port), "--log-level", "warning"],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, f"the server exited: {server.stderr.read()}"
+            assert time.monotonic() < deadline, "the server did not answer within 60 s"
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base, identity["token"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def python_client(tmp_path_factory):
+    """A directory holding the package openapi-python-client generates: `dashboards_api_client`."""
+    out = tmp_path_factory.mktemp("python-client")
+    _run(sys.executable, "-m", "openapi_python_client", "generate", "--path", ROOT / "openapi.yaml",
+         "--config", ROOT / "clients/python/config.yaml", "--meta", "none",
+         "--output-path", out / "dashboards_api_client")
+    return out
+
+
+def test_generated_python_client_drives_a_live_server(python_client, live_server):
+    """clients/python/scenario.py, in its own process as a user would run it (importing the
+    generated package here would also change the state the contract tests run in)."""
+    env = {**os.environ, "PYTHONPATH": str(python_client)}
+    result = json.loads(_run(sys.executable, ROOT / "clients/python/scenario.py", *live_server, env=env))
+    assert result["email"] == "ana@acme.io" and result["dataset_rows"] == 2
+    collection, dashboard = result["collection"], result["dashboard"]
+    assert collection["status"] == 201 and collection["location"].endswith(f"/dashboards/collections/{collection['id']}")
+    assert dashboard["collection_id"] == collection["id"] and dashboard["pages"] == 1
+    tiles = {card["card_id"]: card for card in result["render"]}
+    assert tiles[result["cards"]["text"]]["data"] == {"markdown": "## Revenue"}
+    assert tiles[result["cards"]["kpi"]]["data"]["value"] == pytest.approx(200.5)
+    assert all(card["error"] is None for card in result["render"])
+
+
+def test_generated_typescript_types_check_the_usage_file(tmp_path):
+    """openapi-typescript's types for the spec, and `tsc --noEmit` over clients/typescript."""
+    generate, tsc = _node_tool("openapi-typescript"), _node_tool("tsc")
+    for name in ("usage.ts", "tsconfig.json"):
+        shutil.copy(ROOT / "clients/typescript" / name, tmp_path / name)
+    # Defaults make a request field required in the types; a client may leave it out.
+    _run(generate, ROOT / "openapi.yaml", "--default-non-nullable", "false", "-o", tmp_path / "generated/api.d.ts")
+    _run(tsc, "-p", tmp_path)
