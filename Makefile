@@ -56,5 +56,12 @@ docs: node_modules/.package-lock.json $(VENV)/.run-deps
 contract: $(VENV)/.test-deps
 	PATH="$(abspath $(BIN)):$$PATH" scripts/contract.sh
 
+# Benchmarks, not tests: the figures of the README's performance section (a few minutes each).
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/bench_datasets.py --database sqlite
+	$(BIN)/python bench/bench_datasets.py --database postgresql
+	$(BIN)/python bench/bench_render.py --database sqlite
+	$(BIN)/python bench/bench_render.py --database postgresql
+
 clean:
 	rm -rf $(VENV) node_modules docs dashboards.db dashboards.db-wal dashboards.db-shm

@@ -123,7 +123,8 @@ def _json_response(result):
 
 
 def _with_store(function, read_only, header_params, json_body):
-    """Run a handler on its own connection, inside one transaction: a failed request stores nothing.
+    """Run a handler on its own connection, a write inside one transaction: a failed request
+    stores nothing.
 
     Connexion injects path, query and body arguments; the header parameters the spec declares
     (such as If-Match) are injected here, under their snake_case names.
@@ -138,8 +139,11 @@ def _with_store(function, read_only, header_params, json_body):
             # body validator already parsed as JSON and checked (or the schema's default).
             kwargs["body"] = json.loads(kwargs["body"] or b"null")
         with db.database.connection_context():
-            with db.database.atomic() if read_only else db.write_transaction():
+            if read_only:  # reads need no transaction: two round trips fewer on PostgreSQL
                 result = function(*args, **kwargs)
+            else:
+                with db.write_transaction():
+                    result = function(*args, **kwargs)
         return _json_response(result)
 
     return handler

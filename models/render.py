@@ -74,11 +74,7 @@ class Renderer:
     def render(self, dashboard, page_number, given_params, if_none_match=None):
         """(body, etag), or (None, etag) when `if_none_match` names the current representation."""
         params = resolve_values(dashboard.parameters, given_params)
-        page = Page.get_or_raise(
-            lambda: PageNotFound(f"Page {page_number} does not exist."),
-            (Page.dashboard == dashboard.id) & (Page.position == page_number),
-        )
-        cards = list(Card.select().where(Card.page == page.id).order_by(Card.y, Card.x, Card.id))
+        cards = _cards_of(dashboard, page_number)
         datasets = _datasets(dashboard.project_id, cards)
         etag = _etag(dashboard, page_number, params, datasets)
         if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
@@ -148,6 +144,15 @@ def _compile(dataset, ask, params):
 
 def _key(dataset, query, count):
     return json.dumps([dataset.id, dataset.created_at.isoformat(), "count" if count else "rows", query.cache_key])
+
+
+def _cards_of(dashboard, page_number):
+    """The page's cards in layout order, in one query; PageNotFound when there is no such page."""
+    cards = list(Card.select().join(Page).where((Page.dashboard == dashboard.id) & (Page.position == page_number))
+                 .order_by(Card.y, Card.x, Card.id))
+    if not cards and not Page.select().where((Page.dashboard == dashboard.id) & (Page.position == page_number)).exists():
+        raise PageNotFound(f"Page {page_number} does not exist.")
+    return cards
 
 
 def _datasets(project_id, cards):
