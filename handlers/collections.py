@@ -10,8 +10,7 @@ def list_collections(user, limit, offset, parent_id=None):
     query = Collection.select().where(Collection.project == user.project_id)
     if parent_id is not None:
         query = query.where(Collection.parent == parent_id)
-    rows = query.order_by(Collection.name, Collection.id).limit(limit).offset(offset)
-    return serializers.paged(serializers.collections.dump(rows), query.count(), limit, offset)
+    return serializers.page_of(query, serializers.collections, limit, offset, Collection.name, Collection.id)
 
 
 def get_collection(user, collection_id):

@@ -1,9 +1,9 @@
 from connexion import NoContent
-from peewee import fn
 
 from handlers import serializers
 from handlers.common import dashboard_to_change, etag, located
 from models.access import dashboard_for, require_create_content, visible_dashboards
+from models.base import text_match
 from models.content import Collection, Dashboard
 from models.duplicate import duplicate_dashboard as duplicate
 from models.parameters import validate_definitions
@@ -13,11 +13,8 @@ def list_dashboards(user, limit, offset, collection_id=None, q=None):
     query = visible_dashboards(user)
     if collection_id is not None:
         query = query.where(Dashboard.collection == collection_id)
-    if q:
-        needle = q.lower()
-        query = query.where(fn.LOWER(Dashboard.name).contains(needle) | fn.LOWER(Dashboard.description).contains(needle))
-    rows = query.order_by(Dashboard.name, Dashboard.id).limit(limit).offset(offset)
-    return serializers.paged(serializers.dashboards.dump(rows), query.count(), limit, offset)
+    query = text_match(query, q, Dashboard.name, Dashboard.description)
+    return serializers.page_of(query, serializers.dashboards, limit, offset, Dashboard.name, Dashboard.id)
 
 
 def get_dashboard(user, dashboard_id):

@@ -1,19 +1,16 @@
 from connexion import NoContent
-from peewee import fn
 
 from handlers import serializers
 from handlers.common import located
 from models import dataset_tables
 from models.access import require_dataset_edit
+from models.base import text_match
 from models.datasets import Dataset
 
 
 def list_datasets(user, limit, offset, q=None):
-    query = Dataset.select().where(Dataset.project == user.project_id)
-    if q:
-        query = query.where(fn.LOWER(Dataset.name).contains(q.lower()) | fn.LOWER(Dataset.description).contains(q.lower()))
-    rows = query.order_by(Dataset.name, Dataset.id).limit(limit).offset(offset)
-    return serializers.paged(serializers.datasets.dump(rows), query.count(), limit, offset)
+    query = text_match(Dataset.select().where(Dataset.project == user.project_id), q, Dataset.name, Dataset.description)
+    return serializers.page_of(query, serializers.datasets, limit, offset, Dataset.name, Dataset.id)
 
 
 def get_dataset(user, dataset_id):

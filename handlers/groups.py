@@ -3,15 +3,13 @@ from connexion import NoContent
 from handlers import serializers
 from handlers.common import located
 from models.access import delete_group as delete_with_grants, group_for, require_admin
+from models.base import text_match
 from models.identity import Group, GroupMember, User
 
 
 def list_groups(user, limit, offset, q=None):
-    query = Group.select().where(Group.org == user.org_id)
-    if q:
-        query = query.where(Group.name.contains(q))
-    rows = query.order_by(Group.name, Group.id).limit(limit).offset(offset)
-    return serializers.paged(serializers.groups.dump(rows), query.count(), limit, offset)
+    query = text_match(Group.select().where(Group.org == user.org_id), q, Group.name)
+    return serializers.page_of(query, serializers.groups, limit, offset, Group.name, Group.id)
 
 
 def get_group(user, group_id):

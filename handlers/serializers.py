@@ -172,6 +172,12 @@ def layout(dashboard_row, card_rows):
     return {"dashboard_id": dashboard_row.id, "version": dashboard_row.version, "cards": placements.dump(card_rows)}
 
 
+def page_of(query, schema, limit, offset, *order):
+    """One page of a list answer: rows in a stable order, and how many there are in all."""
+    rows = query.order_by(*order).limit(limit).offset(offset)
+    return paged(schema.dump(rows), query.count(), limit, offset)
+
+
 def paged(items, total, limit, offset):
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 

@@ -1,8 +1,8 @@
 from handlers import serializers
+from models.base import text_match
 from models.identity import User
 
 
 def list_users(user, limit, offset, q=None):
-    query = User.matching(User.select().where(User.org == user.org_id), q)
-    rows = query.order_by(User.name, User.id).limit(limit).offset(offset)
-    return serializers.paged(serializers.users.dump(rows), query.count(), limit, offset)
+    query = text_match(User.select().where(User.org == user.org_id), q, User.name, User.email)
+    return serializers.page_of(query, serializers.users, limit, offset, User.name, User.id)

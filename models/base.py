@@ -2,6 +2,9 @@
 
 from datetime import datetime, timezone
 
+import functools
+import operator
+
 import peewee
 
 from models.db import database
@@ -10,6 +13,15 @@ from models.errors import InvalidReference
 
 def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def text_match(query, q, *fields):
+    """Narrow `query` to rows where one of `fields` contains `q`, ignoring case; LIKE wildcards in
+    `q` match only themselves."""
+    if not q:
+        return query
+    needle = q.lower()
+    return query.where(functools.reduce(operator.or_, (peewee.fn.LOWER(f).contains(needle) for f in fields)))
 
 
 class BaseModel(peewee.Model):

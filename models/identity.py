@@ -44,14 +44,6 @@ class User(BaseModel):
         return cls.get_or_raise(lambda: UserNotFound(f"User {user_id} does not exist."),
                                 (cls.id == user_id) & (cls.org == org_id))
 
-    @classmethod
-    def matching(cls, query, q):
-        """Narrow `query` to users whose name or email contains `q`, case-insensitively."""
-        if not q:
-            return query
-        needle = q.lower()
-        return query.where(peewee.fn.LOWER(cls.name).contains(needle) | peewee.fn.LOWER(cls.email).contains(needle))
-
 
 class Group(BaseModel):
     org = peewee.ForeignKeyField(Org, backref="groups", on_delete="CASCADE")
