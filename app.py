@@ -5,13 +5,10 @@ import json
 import logging
 import pathlib
 import re
-import warnings
 
-# Connexion imports Starlette's test client at import time; its httpx notice means nothing here.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-
-import connexion  # noqa: E402
-from connexion import NoContent  # noqa: E402
+import handlers  # noqa: F401  (first: it quiets a notice Connexion prints at import)
+import connexion
+from connexion import NoContent
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from connexion.middleware import MiddlewarePosition
@@ -24,7 +21,7 @@ from connexion.validators.json import JSONRequestBodyValidator
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-import yaml  # noqa: E402
+import yaml
 
 from config import Settings
 from models import db, render
