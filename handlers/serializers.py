@@ -64,12 +64,15 @@ class LayoutSchema(Schema):
     h = fields.Int()
 
 
+_layout = LayoutSchema()
+
+
 class CardSchema(Timestamps):
     id = fields.Int()
     card_type = fields.Str()
     config = fields.Raw()
     page = fields.Int(attribute="page_number")
-    layout = fields.Function(lambda card: LayoutSchema().dump(card))
+    layout = fields.Function(lambda card: _layout.dump(card))
 
 
 class ShareSchema(Timestamps):
@@ -127,6 +130,7 @@ share = ShareSchema()
 placements = CardPlacementSchema(many=True)
 shares = ShareSchema(many=True)
 users = UserSchema(many=True)
+group = GroupSchema()
 groups = GroupSchema(many=True)
 
 
@@ -138,7 +142,7 @@ def tokens(principal, many=True):
 def group_detail(row):
     """The group with its members, ordered by name."""
     member_rows = User.select().join(GroupMember).where(GroupMember.group == row.id).order_by(User.name, User.id)
-    return {**GroupSchema().dump(row), "members": users.dump(member_rows)}
+    return {**group.dump(row), "members": users.dump(member_rows)}
 
 
 def my_permissions(reasons):

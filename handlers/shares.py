@@ -1,7 +1,7 @@
 from connexion import NoContent
 
 from handlers import serializers
-from handlers.common import etag, expected_versions, located
+from handlers.common import dashboard_to_change, etag, expected_versions, located
 from models.access import EDIT, dashboard_for, reasons_of
 from models.content import Share
 
@@ -12,8 +12,7 @@ def list_shares(user, dashboard_id):
 
 
 def upsert_share(user, dashboard_id, body, if_match=None):
-    row = dashboard_for(user, dashboard_id, EDIT, lock=True)
-    row.bump_version(expected_versions(if_match))
+    row = dashboard_to_change(user, dashboard_id, if_match)
     share, created = Share.upsert(row, user.org_id, body["subject_type"], body["subject_id"], body["access_level"])
     if created:
         return located(serializers.share.dump(share), f"/dashboards/{row.id}/shares/{share.id}", ETag=etag(row.version))

@@ -38,6 +38,14 @@ class BaseModel(peewee.Model):
         return row
 
     @classmethod
+    def in_project(cls, project_id, object_id):
+        """The object of the caller's project that a path names; otherwise the model's own 404."""
+        return cls.get_or_raise(
+            lambda: cls.not_found(f"{cls.__name__} {object_id} does not exist."),
+            (cls.id == object_id) & (cls.project == project_id),
+        )
+
+    @classmethod
     def named_in_body(cls, project_id, object_id, field):
         """The object of the caller's project that a request body names at `/field`; otherwise
         422 `<kind>_not_found` (a body is not a path: the request itself is well-routed)."""

@@ -24,16 +24,10 @@ class Collection(TimestampedModel):
     name = peewee.CharField(max_length=255)
     description = peewee.TextField(default="")
 
+    not_found = CollectionNotFound
+
     class Meta:
         indexes = ((("project", "parent"), False),)
-
-    @classmethod
-    def in_project(cls, project_id, collection_id):
-        """The collection named in a path: 404 when it is not in the caller's project."""
-        return cls.get_or_raise(
-            lambda: CollectionNotFound(f"Collection {collection_id} does not exist."),
-            (cls.id == collection_id) & (cls.project == project_id),
-        )
 
     @classmethod
     def referenced(cls, project_id, collection_id, field):

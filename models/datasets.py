@@ -19,6 +19,7 @@ class Dataset(TimestampedModel):
     columns = JSONField(default=list)
     row_count = peewee.BigIntegerField(default=0)
     version = peewee.IntegerField(default=1)
+    not_found = DatasetNotFound
 
     class Meta:
         indexes = ((("project", "name"), False),)
@@ -27,9 +28,3 @@ class Dataset(TimestampedModel):
     def table_name(self):
         return f"dataset_rows_{self.id}"
 
-    @classmethod
-    def in_project(cls, project_id, dataset_id):
-        return cls.get_or_raise(
-            lambda: DatasetNotFound(f"Dataset {dataset_id} does not exist."),
-            (cls.id == dataset_id) & (cls.project == project_id),
-        )

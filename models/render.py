@@ -110,7 +110,7 @@ class Renderer:
         if dataset is None:
             return CardError("dataset_not_found", "The card's dataset no longer exists.")
         try:
-            compiled = {name: (ask, _compile(dataset, ask, params)) for name, ask in asks.items()}
+            compiled = {name: (ask, compile_query(dataset, ask.spec, params)) for name, ask in asks.items()}
         except InvalidQuery as exc:
             return CardError("invalid_query", "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors))
         return {name: (_key(dataset, query, ask.count), query, ask.count) for name, (ask, query) in compiled.items()}
@@ -136,10 +136,6 @@ class Renderer:
     def _fetch(self, query, count):
         with database.connection_context(), _deadline(self.budget):
             return query.count() if count else {"columns": query.columns, "rows": query.fetch()}
-
-
-def _compile(dataset, ask, params):
-    return compile_query(dataset, ask.spec, params)
 
 
 def _key(dataset, query, count):

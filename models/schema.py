@@ -56,14 +56,6 @@ def upgrade(log=lambda message: None):
         return applied
 
 
-def drop_all():
-    """Remove every table of the service, dataset tables included (tests and resets only)."""
-    with database.connection_context():
-        for dataset in list(Dataset.select()) if database.table_exists("dataset") else []:
-            database.execute_sql(f'DROP TABLE IF EXISTS "{dataset.table_name}"')
-        database.drop_tables([SchemaVersion, *TABLES], safe=True, cascade=not is_sqlite())
-
-
 def truncate_all():
     """Empty every table and drop every dataset table, keeping the schema (tests only)."""
     for dataset in list(Dataset.select()):
