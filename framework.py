@@ -21,7 +21,7 @@ from connexion.resolver import Resolver
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import ParameterValidator
 from connexion.validators.json import JSONRequestBodyValidator
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -205,62 +205,74 @@ class _Rejected:
         self.literal, self.reason = literal, reason
 
 
-def _parse_float(text):
-    value = float(text)
-    return value if math.isfinite(value) else _Rejected(text, "is out of the range of a double")
+def _strict_hooks():
+    """json.loads hooks that put a _Rejected where a literal is refused, and the list of them."""
+    rejected = []
+
+    def reject(literal, reason):
+        rejected.append(_Rejected(literal, reason))
+        return rejected[-1]
+
+    def parse_float(text):
+        value = float(text)
+        return value if math.isfinite(value) else reject(text, "is out of the range of a double")
+
+    def parse_int(text):
+        try:
+            return int(text)
+        except ValueError:  # over Python's limit on integer digits
+            return reject(text, "has too many digits")
+
+    hooks = {"parse_float": parse_float, "parse_int": parse_int,
+             "parse_constant": lambda text: reject(text, "is not a finite number")}
+    return hooks, rejected
 
 
-def _parse_int(text):
-    try:
-        return int(text)
-    except ValueError:  # over Python's limit on integer digits
-        return _Rejected(text, "has too many digits")
+def _rejected_pointers(node, path=()):
+    """The JSON Pointer and reason of every _Rejected in a parsed body (nesting already bounded)."""
+    if type(node) is _Rejected:
+        yield {"path": _pointer(path), "message": f"{_clip(node.literal, 40)} {node.reason}"}
+    elif type(node) is dict or type(node) is list:
+        for key, item in (node.items() if type(node) is dict else enumerate(node)):
+            yield from _rejected_pointers(item, (*path, key))
 
 
-def _parse_constant(text):
-    return _Rejected(text, "is not a finite number")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
-def _strict_faults(node):
-    """JSON Pointers of rejected literals, or of where the nesting goes past MAX_JSON_DEPTH."""
-    faults = []
-
-    def walk(value, path, depth):
-        kind = type(value)
-        if kind is dict or kind is list:
-            if depth >= MAX_JSON_DEPTH:
-                faults.append({"path": _pointer(path), "message": f"nested deeper than {MAX_JSON_DEPTH} levels"})
-                return
-            for key, item in (value.items() if kind is dict else enumerate(value)):
-                kind_of_item = type(item)
-                if kind_of_item is dict or kind_of_item is list or kind_of_item is _Rejected:
-                    walk(item, (*path, key), depth + 1)
-        elif kind is _Rejected:
-            faults.append({"path": _pointer(path), "message": f"{_clip(value.literal, 40)} {value.reason}"})
-
-    walk(node, (), 0)
-    return faults
+def _within_depth(raw):
+    """Whether valid JSON nests at most MAX_JSON_DEPTH levels, in a few passes of C code: strings
+    out, brackets only, then innermost pairs removed once per level. A walk over the parsed
+    values would cost seconds for a body of millions of small arrays."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return True
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return not brackets
 
 
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels"
 
 
 def parse_strict_json(raw):
     """The body as Python values, or InvalidRequest: strict JSON only, in UTF-8."""
+    hooks, rejected = _strict_hooks()
     try:
-        body = json.loads(raw.decode("utf-8"), parse_float=_parse_float, parse_int=_parse_int,
-                          parse_constant=_parse_constant)
+        body = json.loads(raw.decode("utf-8"), **hooks)
     except UnicodeError as exc:
         raise InvalidRequest("The body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]) from None
     except json.JSONDecodeError as exc:
         raise InvalidRequest("The body is not valid JSON.", errors=[{"path": "", "message": str(exc)}]) from None
     except RecursionError:
-        raise InvalidRequest("The body is not valid JSON.", errors=[
-            {"path": "", "message": f"nested deeper than {MAX_JSON_DEPTH} levels"}]) from None
-    faults = _strict_faults(body)
-    if faults:
-        raise InvalidRequest("The body is not strict JSON: no NaN, no infinities, numbers in range, "
-                             f"at most {MAX_JSON_DEPTH} levels deep.", errors=faults)
+        raise InvalidRequest("The body is not valid JSON.", errors=[{"path": "", "message": TOO_DEEP}]) from None
+    if not _within_depth(raw):
+        raise InvalidRequest("The body is nested too deeply.", errors=[{"path": "", "message": TOO_DEEP}])
+    if rejected:
+        raise InvalidRequest("The body is not strict JSON: no NaN, no infinities, numbers within range.",
+                             errors=list(_rejected_pointers(body)))
     if _ESCAPED_SURROGATE.search(raw):  # a lone surrogate decodes, but is no text to store
         try:
             json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -281,7 +293,16 @@ def _items_within_bounds(items_validator):
     return items
 
 
-BodySchemaValidator = extend(Draft4RequestValidator, {"items": _items_within_bounds(Draft4RequestValidator.VALIDATORS["items"])})
+def _max_items(validator, limit, instance, schema):
+    """Draft 4 `maxItems` without quoting the array: its repr can be megabytes."""
+    if validator.is_type(instance, "array") and len(instance) > limit:
+        yield ValidationError(f"has {len(instance)} items, more than the maximum of {limit}")
+
+
+BodySchemaValidator = extend(Draft4RequestValidator, {
+    "items": _items_within_bounds(Draft4RequestValidator.VALIDATORS["items"]),
+    "maxItems": _max_items,
+})
 
 
 class BodyValidator(JSONRequestBodyValidator):
