@@ -7,10 +7,12 @@ upgrade of Connexion breaks there first.
 """
 
 import functools
+import gc
 import json
 import logging
 import math
 import re
+import threading
 
 import connexion
 import yaml
@@ -257,11 +259,45 @@ _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels"
 
 
+class _CollectorPause:
+    """Pauses the cyclic garbage collector while large bodies are parsed, however many at once.
+
+    Parsing builds many containers and nothing to collect, yet each few hundred of them start a
+    collection that walks everything alive: a 10 MB body of small arrays parsed in 1.4 s CPU with
+    the collector on and 0.13 s with it paused (README, design notes).
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.holders = 0
+        self.resume = False
+
+    def __enter__(self):
+        with self.lock:
+            if self.holders == 0:
+                self.resume = gc.isenabled()
+                gc.disable()
+            self.holders += 1
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.holders -= 1
+            if self.holders == 0 and self.resume:
+                gc.enable()
+
+
+_collector_pause = _CollectorPause()
+
+
 def parse_strict_json(raw):
     """The body as Python values, or InvalidRequest: strict JSON only, in UTF-8."""
     hooks, rejected = _strict_hooks()
     try:
-        body = json.loads(raw.decode("utf-8"), **hooks)
+        if len(raw) > INLINE_BODY_BYTES:
+            with _collector_pause:
+                body = json.loads(raw.decode("utf-8"), **hooks)
+        else:
+            body = json.loads(raw.decode("utf-8"), **hooks)
     except UnicodeError as exc:
         raise InvalidRequest("The body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]) from None
     except json.JSONDecodeError as exc:

@@ -106,3 +106,14 @@ def test_json_response_refuses_non_finite_numbers():
     with pytest.raises(ValueError):
         framework._json_response({"x": float("inf")})
     assert framework._json_response(({"x": 1}, 201)).status_code == 201
+
+
+def test_collector_pause_nests_and_restores_the_collector():
+    import gc
+
+    assert gc.isenabled()
+    with framework._collector_pause:
+        with framework._collector_pause:
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
