@@ -129,8 +129,10 @@ def framework_error_handler(paths):
 
     def framework_error(request, exc: HTTPException):
         kind = FRAMEWORK_ERRORS.get(exc.status_code)
-        if kind is None:
+        if exc.status_code >= 500:
             return internal_error(request, exc)
+        if kind is None:  # a status this API never answers by itself; still a problem document
+            return problem(exc.status_code, "error", str(exc.detail or "Error"), str(exc.detail or "Error"))
         detail = exc.detail or getattr(exc, "title", None) or kind.title
         headers = dict(exc.headers or {})
         if kind is MethodNotAllowed:

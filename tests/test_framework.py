@@ -11,6 +11,7 @@ from connexion.validators import ParameterValidator
 from connexion.validators.json import JSONRequestBodyValidator
 from starlette.middleware.cors import CORSMiddleware
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 
 import framework
 from models.errors import InvalidRequest
@@ -117,3 +118,20 @@ def test_collector_pause_nests_and_restores_the_collector():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_framework_errors_become_domain_errors():
+    from starlette.requests import Request
+
+    handler = framework.framework_error_handler(framework.SpecPaths(framework_spec()))
+    request = Request({"type": "http", "method": "PUT", "path": "/api/me", "headers": [], "query_string": b""})
+    answer = handler(request, HTTPException(405))
+    assert answer.status_code == 405 and '"error": "method_not_allowed"' in answer.body
+    assert answer.headers["Allow"] == "GET"
+    assert '"error": "error"' in handler(request, HTTPException(418)).body
+
+
+def framework_spec():
+    import pathlib
+
+    return pathlib.Path(framework.__file__).with_name("openapi.yaml")

@@ -115,6 +115,8 @@ def test_response_with_a_non_finite_number_is_a_logged_500(editor, monkeypatch, 
     monkeypatch.setattr("handlers.me.sorted", lambda values: [float("nan")], raising=False)
     response = editor.get("/me")
     problem(response, 500, "internal_error")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert "NaN" not in response.text
     assert "Out of range float values are not JSON compliant" in caplog.text
 
