@@ -142,7 +142,7 @@ def cmd_serve(args):
     base = f"http://{args.host}:{args.port}"
     print(f"Dashboards API at {base}/api  (docs: {base}/api/ui/, spec: {base}/api/openapi.json)", flush=True)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, lifespan="on", log_level=args.log_level)
+                workers=args.workers, lifespan="on", log_level=args.log_level, server_header=False)
 
 
 def parser():

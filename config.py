@@ -16,6 +16,7 @@ class Settings:
     cors_origins: tuple = field(default_factory=tuple)
     render_workers: int = 8
     card_time_budget_ms: int = 5000
+    cors_allow_headers: tuple = ("Authorization", "Content-Type", "If-Match", "If-None-Match")
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides):
@@ -26,6 +27,7 @@ class Settings:
             "cors_origins": _csv(environ.get("CORS_ORIGINS", "")),
             "render_workers": int(environ.get("RENDER_WORKERS", cls.render_workers)),
             "card_time_budget_ms": int(environ.get("CARD_TIME_BUDGET_MS", cls.card_time_budget_ms)),
+            "cors_allow_headers": _csv(environ.get("CORS_ALLOW_HEADERS", ",".join(cls.cors_allow_headers))),
         }
         values.update(overrides)
         return cls(**values)

@@ -28,6 +28,12 @@ class InvalidRequest(DomainError):
     status, code, title = 400, "invalid_request", "Invalid request"
 
 
+class CorsRefused(InvalidRequest):
+    """Raised when a CORS preflight asks for an origin, method or header that is not allowed."""
+
+    code, title = "cors_refused", "CORS request refused"
+
+
 class InvalidParameter(DomainError):
     """Raised when a render parameter is unknown, missing or does not fit its declared type."""
 

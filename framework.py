@@ -1,0 +1,514 @@
+"""What the API adds to Connexion: strict JSON bodies checked off the event loop, parameter and
+query parsing, the store around every handler, problem documents for every error, and the
+headers every answer carries.
+
+Each private Connexion member relied on here has a test in tests/test_framework.py, so that an
+upgrade of Connexion breaks there first.
+"""
+
+import functools
+import gc
+import json
+import logging
+import math
+import re
+import threading
+
+import connexion
+import yaml
+from connexion import NoContent
+from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionResponse
+from connexion.resolver import Resolver
+from connexion.uri_parsing import OpenAPIURIParser
+from connexion.validators import ParameterValidator
+from connexion.validators.json import JSONRequestBodyValidator
+from jsonschema import Draft4Validator, ValidationError
+from jsonschema.validators import extend
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from models import db
+from models.errors import (
+    CorsRefused, DomainError, InternalError, InvalidRequest, MethodNotAllowed, NotFound,
+    PayloadTooLarge, PermissionDenied, Unauthenticated, UnsupportedMediaType,
+)
+
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+log = logging.getLogger("dashboards_api")
+
+# Problem documents stay small whatever the request: jsonschema messages quote the offending
+# value, and one bad body can break a rule thousands of times.
+MAX_ERRORS = 50
+MAX_MESSAGE_CHARS = 300
+MAX_DETAIL_CHARS = 1000
+
+# JSON nested deeper than this is refused before any schema sees it: no body of the API needs
+# more than a handful of levels, and validators recurse once per level.
+MAX_JSON_DEPTH = 64
+
+# Bodies up to this size are parsed and checked on the event loop: a thread hop costs more than
+# the work (measured; README, design notes). Larger ones go to a worker thread.
+INLINE_BODY_BYTES = 16 * 1024
+
+# The parsed body, handed from the body validator to the handler so that it is parsed once.
+BODY_SCOPE_KEY = "dashboards_api.body"
+
+# Errors the framework raises itself, as the domain errors they are.
+FRAMEWORK_ERRORS = {
+    400: InvalidRequest,
+    401: Unauthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+def _clip(text, limit):
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def problem(status, code, title, detail, *, errors=None, headers=None, extra=None):
+    """The one place problem documents are made; every error of every operation passes here."""
+    body = {"type": "about:blank", "title": title, "status": status,
+            "detail": _clip(detail, MAX_DETAIL_CHARS), "error": code}
+    if errors:
+        body["errors"] = [{"path": _clip(e["path"], MAX_MESSAGE_CHARS), "message": _clip(e["message"], MAX_MESSAGE_CHARS)}
+                          for e in errors[:MAX_ERRORS]]
+        body["error_count"] = len(errors)
+    body.update(extra or {})
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return ConnexionResponse(
+        status_code=status,
+        mimetype="application/problem+json",
+        content_type="application/problem+json",
+        body=json.dumps(body, allow_nan=False),
+        headers=headers or {},
+    )
+
+
+def domain_error(_request, exc: DomainError):
+    return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors,
+                   headers=exc.headers, extra=exc.extra)
+
+
+def internal_error(request, exc):
+    log.error("unhandled error", exc_info=exc)
+    return domain_error(request, InternalError("The server failed to complete the request; the error has been logged."))
+
+
+class SpecPaths:
+    """The spec's path templates, to answer 405 with every method a path has.
+
+    The router sees one route per operation, so its own Allow header names only one of them.
+    """
+
+    def __init__(self, spec_file):
+        spec = yaml.safe_load(spec_file.read_text())
+        base = spec["servers"][0]["url"].rstrip("/")
+        self.templates = [
+            (re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(base + path)) + "$"),
+             sorted(method.upper() for method in item if method in HTTP_METHODS))
+            for path, item in sorted(spec["paths"].items(), key=lambda kv: kv[0].count("{"))
+        ]
+
+    def allowed(self, path):
+        """The methods of the most specific template that matches (literal segments win)."""
+        return next((", ".join(methods) for pattern, methods in self.templates if pattern.match(path)), "")
+
+
+def framework_error_handler(paths):
+    """Connexion's and Starlette's own HTTP errors, answered as the domain errors they are."""
+
+    def framework_error(request, exc: HTTPException):
+        kind = FRAMEWORK_ERRORS.get(exc.status_code)
+        if exc.status_code >= 500:
+            return internal_error(request, exc)
+        if kind is None:  # a status this API never answers by itself; still a problem document
+            return problem(exc.status_code, "error", str(exc.detail or "Error"), str(exc.detail or "Error"))
+        detail = exc.detail or getattr(exc, "title", None) or kind.title
+        headers = dict(exc.headers or {})
+        if kind is MethodNotAllowed:
+            headers["Allow"] = paths.allowed(request.url.path) or headers.get("Allow", "")
+        errors = [{"path": "", "message": detail}] if kind is InvalidRequest else None
+        error = kind(detail, errors=errors)
+        error.headers = {**error.headers, **headers}
+        return domain_error(request, error)
+
+    return framework_error
+
+
+def _json_response(result):
+    """Handlers return a body, (body, status) or (body, status, headers); one place makes it JSON.
+
+    Strict JSON only: a non-finite number raises here (a logged 500), never reaches a client.
+    """
+    body, status, headers = result, 200, {}
+    if isinstance(result, tuple):
+        body, status, *rest = result
+        headers = rest[0] if rest else {}
+    if body is NoContent or body is None:
+        return Response(status_code=status if status != 200 else 204, headers=headers)
+    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return Response(payload, status_code=status, headers=headers, media_type="application/json")
+
+
+def _with_store(function, read_only, header_params):
+    """Run a handler on its own connection, a write inside one transaction: a failed request
+    stores nothing.
+
+    Connexion injects path, query and body arguments; the header parameters the spec declares
+    (such as If-Match) are injected here, under their snake_case names.
+    """
+
+    @functools.wraps(function)
+    def handler(*args, **kwargs):
+        for name in header_params:
+            kwargs[name.lower().replace("-", "_")] = connexion.request.headers.get(name)
+        if BODY_SCOPE_KEY in connexion.request.scope:
+            # The body validator parsed and checked the JSON body once; Connexion saw none.
+            kwargs["body"] = connexion.request.scope[BODY_SCOPE_KEY]
+        with db.database.connection_context():
+            if read_only:  # reads need no transaction: two round trips fewer on PostgreSQL
+                result = function(*args, **kwargs)
+            else:
+                with db.write_transaction():
+                    result = function(*args, **kwargs)
+        return _json_response(result)
+
+    return handler
+
+
+class StoreResolver(Resolver):
+    def resolve(self, operation):
+        resolution = super().resolve(operation)
+        read_only = operation.method.lower() in ("get", "head")
+        spec = operation._operation
+        headers = [p["name"] for p in spec.get("parameters", []) if p.get("in") == "header"]
+        resolution.function = _with_store(resolution.function, read_only, headers)
+        return resolution
+
+
+def _pointer(path):
+    return "".join(f"/{str(part).replace('~', '~0').replace('/', '~1')}" for part in path)
+
+
+class _Rejected:
+    """A JSON literal that strict JSON refuses (NaN, Infinity, 1e309, an over-long integer)."""
+
+    __slots__ = ("literal", "reason")
+
+    def __init__(self, literal, reason):
+        self.literal, self.reason = literal, reason
+
+
+def _strict_hooks():
+    """json.loads hooks that put a _Rejected where a literal is refused, and the list of them."""
+    rejected = []
+
+    def reject(literal, reason):
+        rejected.append(_Rejected(literal, reason))
+        return rejected[-1]
+
+    def parse_float(text):
+        value = float(text)
+        return value if math.isfinite(value) else reject(text, "is out of the range of a double")
+
+    def parse_int(text):
+        try:
+            return int(text)
+        except ValueError:  # over Python's limit on integer digits
+            return reject(text, "has too many digits")
+
+    hooks = {"parse_float": parse_float, "parse_int": parse_int,
+             "parse_constant": lambda text: reject(text, "is not a finite number")}
+    return hooks, rejected
+
+
+def _rejected_pointers(node, path=()):
+    """The JSON Pointer and reason of every _Rejected in a parsed body (nesting already bounded)."""
+    if type(node) is _Rejected:
+        yield {"path": _pointer(path), "message": f"{_clip(node.literal, 40)} {node.reason}"}
+    elif type(node) is dict or type(node) is list:
+        for key, item in (node.items() if type(node) is dict else enumerate(node)):
+            yield from _rejected_pointers(item, (*path, key))
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def _within_depth(raw):
+    """Whether valid JSON nests at most MAX_JSON_DEPTH levels, in a few passes of C code: strings
+    out, brackets only, then innermost pairs removed once per level. A walk over the parsed
+    values would cost seconds for a body of millions of small arrays."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return True
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return not brackets
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels"
+
+
+class _CollectorPause:
+    """Pauses the cyclic garbage collector while large bodies are parsed, however many at once.
+
+    Parsing builds many containers and nothing to collect, yet each few hundred of them start a
+    collection that walks everything alive: a 10 MB body of small arrays parsed in 1.4 s CPU with
+    the collector on and 0.13 s with it paused (README, design notes).
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.holders = 0
+        self.resume = False
+
+    def __enter__(self):
+        with self.lock:
+            if self.holders == 0:
+                self.resume = gc.isenabled()
+                gc.disable()
+            self.holders += 1
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.holders -= 1
+            if self.holders == 0 and self.resume:
+                gc.enable()
+
+
+_collector_pause = _CollectorPause()
+
+
+def parse_strict_json(raw):
+    """The body as Python values, or InvalidRequest: strict JSON only, in UTF-8."""
+    hooks, rejected = _strict_hooks()
+    try:
+        if len(raw) > INLINE_BODY_BYTES:
+            with _collector_pause:
+                body = json.loads(raw.decode("utf-8"), **hooks)
+        else:
+            body = json.loads(raw.decode("utf-8"), **hooks)
+    except UnicodeError as exc:
+        raise InvalidRequest("The body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest("The body is not valid JSON.", errors=[{"path": "", "message": str(exc)}]) from None
+    except RecursionError:
+        raise InvalidRequest("The body is not valid JSON.", errors=[{"path": "", "message": TOO_DEEP}]) from None
+    if not _within_depth(raw):
+        raise InvalidRequest("The body is nested too deeply.", errors=[{"path": "", "message": TOO_DEEP}])
+    if rejected:
+        raise InvalidRequest("The body is not strict JSON: no NaN, no infinities, numbers within range.",
+                             errors=list(_rejected_pointers(body)))
+    if _ESCAPED_SURROGATE.search(raw):  # a lone surrogate decodes, but is no text to store
+        try:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeError as exc:
+            raise InvalidRequest("The body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]) from None
+    return body
+
+
+def _items_within_bounds(items_validator):
+    """Draft 4 `items` that skips an array already over its maxItems: that error says enough,
+    and checking every element of a hostile array would cost seconds."""
+
+    def items(validator, item_schema, instance, schema):
+        if validator.is_type(instance, "array") and len(instance) > schema.get("maxItems", math.inf):
+            return
+        yield from items_validator(validator, item_schema, instance, schema)
+
+    return items
+
+
+def _max_items(validator, limit, instance, schema):
+    """Draft 4 `maxItems` without quoting the array: its repr can be megabytes."""
+    if validator.is_type(instance, "array") and len(instance) > limit:
+        yield ValidationError(f"has {len(instance)} items, more than the maximum of {limit}")
+
+
+BodySchemaValidator = extend(Draft4RequestValidator, {
+    "items": _items_within_bounds(Draft4RequestValidator.VALIDATORS["items"]),
+    "maxItems": _max_items,
+})
+
+
+class BodyValidator(JSONRequestBodyValidator):
+    """JSON bodies: strict JSON, every schema error with its JSON Pointer, large bodies checked
+    in a worker thread, and the result handed to the handler so the body is parsed once."""
+
+    @property
+    def _validator(self):
+        return BodySchemaValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+    async def wrap_receive(self, receive, *, scope):
+        raw = bytearray()
+        more_body = True
+        while more_body:
+            message = await receive()
+            raw += message.get("body", b"")
+            more_body = message.get("more_body", False)
+        if not raw:
+            body = self._schema.get("default")
+            if body is None and (self._required or not self._nullable):
+                raise InvalidRequest("A request body is required.", errors=[{"path": "", "message": "required"}])
+            body = json.loads(json.dumps(body))  # a fresh copy of the spec's default
+        elif len(raw) <= INLINE_BODY_BYTES:
+            body = self._check(bytes(raw))
+        else:
+            body = await run_in_threadpool(self._check, bytes(raw))
+        return _empty_receive(receive), {**scope, BODY_SCOPE_KEY: body}
+
+    def _check(self, raw):
+        body = parse_strict_json(raw)
+        if not (body is None and self._nullable):
+            self._validate(body)
+        return body
+
+    def _validate(self, body):
+        if body is None and not self._nullable:
+            raise InvalidRequest("A request body is required.", errors=[{"path": "", "message": "required"}])
+        errors = []
+        for error in self._validator.iter_errors(body):
+            errors.append(error)
+            if len(errors) > 10 * MAX_ERRORS:  # enough to name; counting them all would cost
+                break
+        if errors:
+            errors.sort(key=lambda e: (list(map(str, e.absolute_path)), e.message))
+            raise InvalidRequest(
+                "The request body does not match the schema.",
+                errors=[{"path": _pointer(e.absolute_path), "message": e.message} for e in errors],
+            )
+        return body
+
+
+def _empty_receive(receive):
+    """The request's channel with its body already consumed: the handler gets the parsed body."""
+    sent = False
+
+    async def receive_():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return receive_
+
+
+class QueryValidator(ParameterValidator):
+    """Path, query and header parameters: every error named by location and name."""
+
+    LOCATIONS = ("path", "query", "header", "cookie")
+
+    def validate_request(self, request):
+        errors = []
+        if self.strict_validation:
+            extra = self.validate_query_parameter_list(request, self.security_query_params)
+            errors += [{"path": f"/query/{name}", "message": "unknown query parameter"} for name in sorted(extra)]
+        for location in self.LOCATIONS:
+            check = getattr(self, f"validate_{location}_parameter")
+            for param in self.parameters.get(location, []):
+                message = check(param, request)
+                if message:
+                    errors.append({"path": f"/{location}/{param['name']}", "message": message.splitlines()[0]})
+        if errors:
+            raise InvalidRequest("The request parameters do not match the spec.", errors=errors)
+
+
+class QueryParser(OpenAPIURIParser):
+    """deepObject query parameters keep every repeated value, and accept `name.key` for `name[key]`.
+
+    `param.region=EMEA&param[region]=APAC` gives `param == {"region": ["EMEA", "APAC"]}`;
+    Connexion's own parser keeps only the first value of a repeated key.
+    """
+
+    DEEP_KEY = re.compile(r"^([^\[\].]+)(?:\[([^\[\]]*)\]|\.(.+))$")
+
+    def _preprocess_deep_objects(self, query_data):
+        resolved = {}
+        for key, values in query_data.items():
+            match = self.DEEP_KEY.match(key)
+            if match and self._is_deep_object_style_param(match[1]):
+                entry = resolved.setdefault(match[1], [{}])[0]
+                entry.setdefault(match[2] if match[2] is not None else match[3], []).extend(values)
+            else:
+                resolved[key] = values
+        return resolved
+
+
+class BodyLimit:
+    """Refuses bodies over the configured size, by Content-Length and while streaming."""
+
+    def __init__(self, app, max_bytes):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        too_large = PayloadTooLarge(f"The body exceeds the limit of {self.max_bytes} bytes.")
+        if not declared.isdigit():
+            raise InvalidRequest("Content-Length is not a number.", errors=[{"path": "/header/Content-Length", "message": "not a number"}])
+        if int(declared) > self.max_bytes:
+            raise too_large
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise too_large
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+class SecurityHeaders:
+    """Headers every answer carries: no MIME sniffing; errors never cached; an authenticated
+    answer only in the caller's own cache, revalidated by its ETag. A handler's own
+    Cache-Control (the public render's) stands, unless the answer is an error."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        authenticated = any(name == b"authorization" for name, _ in scope["headers"])
+
+        async def send_(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if message["status"] >= 400:
+                    headers["Cache-Control"] = "no-store"
+                elif authenticated and "cache-control" not in headers:
+                    headers["Cache-Control"] = "private, no-cache"
+            await send(message)
+
+        await self.app(scope, receive, send_)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as a problem document."""
+
+    def preflight_response(self, request_headers):
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = CorsRefused(response.body.decode("utf-8", "replace"))
+        answer = problem(refused.status, refused.code, refused.title, refused.detail)
+        return Response(answer.body, status_code=answer.status_code, media_type=answer.mimetype)

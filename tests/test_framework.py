@@ -1,0 +1,137 @@
+"""The Connexion and Starlette members framework.py relies on, private ones included: each test
+proves the member exists and behaves as relied on, so that an upgrade breaks here first."""
+
+import asyncio
+import inspect
+
+import pytest
+from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.uri_parsing import OpenAPIURIParser
+from connexion.validators import ParameterValidator
+from connexion.validators.json import JSONRequestBodyValidator
+from starlette.middleware.cors import CORSMiddleware
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+
+import framework
+from models.errors import InvalidRequest
+
+SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False}
+
+
+def body_validator(**options):
+    return framework.BodyValidator(**{"schema": SCHEMA, "encoding": "utf-8", "strict_validation": True, **options})
+
+
+def test_body_validator_init_keeps_schema_required_and_nullable():
+    validator = body_validator(required=True, nullable=False)
+    assert (validator._schema, validator._required, validator._nullable) == (SCHEMA, True, False)
+
+
+def test_request_validation_awaits_wrap_receive_and_passes_its_scope_on():
+    source = inspect.getsource(RequestValidationOperation.__call__)
+    assert "receive, scope = await validator.wrap_receive(receive, scope=scope)" in source
+    assert "await self.next_app(scope, receive, send)" in source
+    assert set(inspect.signature(JSONRequestBodyValidator.wrap_receive).parameters) == {"self", "receive", "scope"}
+
+
+def test_wrap_receive_hands_the_parsed_body_over_and_empties_the_channel():
+    messages = [{"type": "http.request", "body": b'{"n":', "more_body": True},
+                {"type": "http.request", "body": b" 1}", "more_body": False}]
+
+    async def receive():
+        return messages.pop(0)
+
+    async def run():
+        channel, scope = await body_validator().wrap_receive(receive, scope={"type": "http", "headers": []})
+        return await channel(), scope
+
+    message, scope = asyncio.run(run())
+    assert scope[framework.BODY_SCOPE_KEY] == {"n": 1}
+    assert message == {"type": "http.request", "body": b"", "more_body": False}
+
+
+def test_validate_reports_every_schema_error():
+    with pytest.raises(InvalidRequest) as raised:
+        body_validator()._validate({"n": "x", "m": 1})
+    assert [e["path"] for e in raised.value.errors] == ["", "/n"]
+
+
+def test_request_exposes_the_starlette_scope():
+    from connexion.lifecycle import ConnexionRequest
+
+    scope = {"type": "http", "headers": [], framework.BODY_SCOPE_KEY: 7}
+    assert ConnexionRequest(scope).scope[framework.BODY_SCOPE_KEY] == 7
+
+
+def test_parameter_validator_members():
+    spec = [{"name": "limit", "in": "query", "schema": {"type": "integer"}}]
+    validator = framework.QueryValidator(spec, uri_parser=OpenAPIURIParser(spec, {}), strict_validation=True)
+    assert validator.parameters["query"] == spec
+    assert validator.strict_validation is True and validator.security_query_params == set()
+    for location in framework.QueryValidator.LOCATIONS:
+        assert callable(getattr(validator, f"validate_{location}_parameter"))
+    assert "self.validate_request(request)" in inspect.getsource(ParameterValidator.validate)
+
+
+def test_uri_parser_preprocesses_deep_objects_through_the_overridable_hook():
+    spec = [{"name": "param", "in": "query", "style": "deepObject", "explode": True,
+             "schema": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}]
+    parser = framework.QueryParser(spec, {})
+    assert parser._is_deep_object_style_param("param") and not parser._is_deep_object_style_param("page")
+    assert "self._preprocess_deep_objects(query_data)" in inspect.getsource(OpenAPIURIParser.resolve_query)
+    resolved = parser._preprocess_deep_objects({"param[region]": ["EMEA"], "param.region": ["APAC"], "page": ["1"]})
+    assert resolved == {"param": [{"region": ["EMEA", "APAC"]}], "page": ["1"]}
+
+
+def test_store_resolver_reads_the_operation_spec():
+    from connexion.operations import OpenAPIOperation
+    from connexion.utils import get_function_from_name
+
+    spec = {"operationId": "handlers.datasets.append_rows", "responses": {},
+            "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"}}]}
+    operation = OpenAPIOperation("post", "/datasets/{dataset_id}/rows", spec,
+                                 resolver=framework.StoreResolver(get_function_from_name))
+    assert operation._operation is spec
+    assert operation.function.__wrapped__.__name__ == "append_rows"
+
+
+def test_cors_preflight_response_is_the_hook_for_refusals():
+    cors = framework.ProblemCORSMiddleware(app=None, allow_origins=["https://a.example"], allow_methods=["*"])
+    refused = cors.preflight_response(Headers({"origin": "https://b.example", "access-control-request-method": "GET"}))
+    assert refused.status_code == 400 and refused.media_type == "application/problem+json"
+    assert "preflight_response" in inspect.getsource(CORSMiddleware.__call__)
+
+
+def test_json_response_refuses_non_finite_numbers():
+    with pytest.raises(ValueError):
+        framework._json_response({"x": float("inf")})
+    assert framework._json_response(({"x": 1}, 201)).status_code == 201
+
+
+def test_collector_pause_nests_and_restores_the_collector():
+    import gc
+
+    assert gc.isenabled()
+    with framework._collector_pause:
+        with framework._collector_pause:
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_framework_errors_become_domain_errors():
+    from starlette.requests import Request
+
+    handler = framework.framework_error_handler(framework.SpecPaths(framework_spec()))
+    request = Request({"type": "http", "method": "PUT", "path": "/api/me", "headers": [], "query_string": b""})
+    answer = handler(request, HTTPException(405))
+    assert answer.status_code == 405 and '"error": "method_not_allowed"' in answer.body
+    assert answer.headers["Allow"] == "GET"
+    assert '"error": "error"' in handler(request, HTTPException(418)).body
+
+
+def framework_spec():
+    import pathlib
+
+    return pathlib.Path(framework.__file__).with_name("openapi.yaml")
