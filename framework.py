@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import re
+import sys
 import threading
 
 import connexion
@@ -243,17 +244,18 @@ def _rejected_pointers(node, path=()):
 
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
 
 
-def _within_depth(raw):
-    """Whether valid JSON nests at most MAX_JSON_DEPTH levels, in a few passes of C code: strings
-    out, brackets only, then innermost pairs removed once per level. A walk over the parsed
-    values would cost seconds for a body of millions of small arrays."""
+def _within_depth(raw, limit=MAX_JSON_DEPTH):
+    """Whether valid JSON nests at most `limit` levels, in a few passes of C code: strings out,
+    brackets only, then innermost pairs removed once per level. A walk over the parsed values
+    would cost seconds for a body of millions of small arrays."""
     brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    for _ in range(MAX_JSON_DEPTH):
+    for _ in range(limit):
         if not brackets:
             return True
-        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        brackets = _INNERMOST_PAIR.sub(b"", brackets)  # one level, arrays and objects alike
     return not brackets
 
 
@@ -261,61 +263,186 @@ _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels"
 
 
-class _CollectorPause:
-    """Pauses the cyclic garbage collector while large bodies are parsed, however many at once.
+class _TooDeep(Exception):
+    """Raised when a value of a large body nests deeper than MAX_JSON_DEPTH."""
+
+
+class _LargeBodyWork:
+    """While large bodies are parsed, however many at once: the cyclic collector paused and the
+    interpreter's thread switch interval shortened.
 
     Parsing builds many containers and nothing to collect, yet each few hundred of them start a
     collection that walks everything alive: a 10 MB body of small arrays parsed in 1.4 s CPU with
-    the collector on and 0.13 s with it paused (README, design notes).
+    the collector on and 0.13 s with it paused. And the event loop shares the GIL with the
+    parsing thread: with a short switch interval it takes the GIL back within a fraction of a
+    millisecond instead of 5 ms each time it needs it (README, design notes).
     """
+
+    SWITCH_INTERVAL = 0.0005
 
     def __init__(self):
         self.lock = threading.Lock()
         self.holders = 0
         self.resume = False
+        self.interval = sys.getswitchinterval()
 
     def __enter__(self):
         with self.lock:
             if self.holders == 0:
                 self.resume = gc.isenabled()
                 gc.disable()
+                self.interval = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.interval, self.SWITCH_INTERVAL))
             self.holders += 1
 
     def __exit__(self, *exc):
         with self.lock:
             self.holders -= 1
-            if self.holders == 0 and self.resume:
-                gc.enable()
+            if self.holders == 0:
+                sys.setswitchinterval(self.interval)
+                if self.resume:
+                    gc.enable()
 
 
-_collector_pause = _CollectorPause()
+_large_body_work = _LargeBodyWork()
+
+
+class _NotStrict(Exception):
+    """Raised by the fast decoder at the first literal strict JSON refuses."""
+
+
+def _refuse(_literal):
+    raise _NotStrict()
+
+
+def _finite(literal):
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NotStrict()
+    return value
+
+
+# Decodes strict JSON and stops at the first refused literal; the body is then decoded again with
+# _strict_hooks to name every one (only a refused body pays twice).
+_FAST_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_refuse)
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# The containers of the top levels of a large body are walked here, and each value below them is
+# decoded by one call of the C decoder: a body of many rows is decoded in many short steps, between
+# which the event loop takes the GIL, not in one call that holds it for the whole body.
+WALKED_LEVELS = 2
+
+
+def _decode_in_steps(text, decoder):
+    """What json.loads(text) with `decoder`'s hooks gives, decoded value by value."""
+    value, end = _decode_value(text, _WHITESPACE.match(text).end(), decoder, WALKED_LEVELS)
+    end = _WHITESPACE.match(text, end).end()
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
+def _decode_value(text, index, decoder, levels):
+    """(value, end) of the JSON value at `index`."""
+    if levels and text[index:index + 1] in ("[", "{"):
+        return _decode_container(text, index, decoder, levels)
+    value, end = decoder.raw_decode(text, index)
+    allowed = MAX_JSON_DEPTH - (WALKED_LEVELS - levels)
+    if text.count("[", index, end) + text.count("{", index, end) > allowed and \
+            not _within_depth(text[index:end].encode("utf-8", "surrogatepass"), allowed):
+        raise _TooDeep()
+    return value, end
+
+
+def _decode_container(text, index, decoder, levels):
+    closer = "]" if text[index] == "[" else "}"
+    items = [] if closer == "]" else {}
+    index = _WHITESPACE.match(text, index + 1).end()
+    if text[index:index + 1] == closer:
+        return items, index + 1
+    while True:
+        if closer == "}":
+            if text[index:index + 1] != '"':
+                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, index)
+            key, index = decoder.raw_decode(text, index)
+            index = _WHITESPACE.match(text, index).end()
+            if text[index:index + 1] != ":":
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
+            value, index = _decode_value(text, _WHITESPACE.match(text, index + 1).end(), decoder, levels - 1)
+            items[key] = value
+        else:
+            value, index = _decode_value(text, index, decoder, levels - 1)
+            items.append(value)
+        index = _WHITESPACE.match(text, index).end()
+        delimiter = text[index:index + 1]
+        if delimiter == closer:
+            return items, index + 1
+        if delimiter != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+        index = _WHITESPACE.match(text, index + 1).end()
+
+
+def _decode_large(text):
+    """(body, rejected literals) of a large body, decoded in steps."""
+    with _large_body_work:
+        try:
+            return _decode_in_steps(text, _FAST_DECODER), []
+        except _NotStrict:
+            pass
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                raise
+            # An integer over Python's digit limit: named below, with the others.
+        hooks, rejected = _strict_hooks()
+        return _decode_in_steps(text, json.JSONDecoder(**hooks)), rejected
+
+
+def _has_escaped_surrogate(raw, window=1 << 18):
+    """Whether `raw` holds a \\uD800-\\uDFFF escape, searched a window at a time (one search of a
+    large body would hold the GIL for milliseconds)."""
+    return any(_ESCAPED_SURROGATE.search(raw, start, start + window + 5) for start in range(0, len(raw), window))
+
+
+def _lone_surrogate(body):
+    """Whether a string of the body holds a lone surrogate: it decodes, but is no text to store."""
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if type(node) is str:
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif type(node) is dict:
+            stack.extend(node)
+            stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+    return False
 
 
 def parse_strict_json(raw):
     """The body as Python values, or InvalidRequest: strict JSON only, in UTF-8."""
-    hooks, rejected = _strict_hooks()
     try:
+        text = raw.decode("utf-8")
         if len(raw) > INLINE_BODY_BYTES:
-            with _collector_pause:
-                body = json.loads(raw.decode("utf-8"), **hooks)
+            body, rejected = _decode_large(text)
         else:
-            body = json.loads(raw.decode("utf-8"), **hooks)
+            hooks, rejected = _strict_hooks()
+            body = json.loads(text, **hooks)
+            if not _within_depth(raw):
+                raise _TooDeep()
     except UnicodeError as exc:
         raise InvalidRequest("The body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]) from None
     except json.JSONDecodeError as exc:
         raise InvalidRequest("The body is not valid JSON.", errors=[{"path": "", "message": str(exc)}]) from None
-    except RecursionError:
-        raise InvalidRequest("The body is not valid JSON.", errors=[{"path": "", "message": TOO_DEEP}]) from None
-    if not _within_depth(raw):
-        raise InvalidRequest("The body is nested too deeply.", errors=[{"path": "", "message": TOO_DEEP}])
+    except (RecursionError, _TooDeep):
+        raise InvalidRequest("The body is nested too deeply.", errors=[{"path": "", "message": TOO_DEEP}]) from None
     if rejected:
         raise InvalidRequest("The body is not strict JSON: no NaN, no infinities, numbers within range.",
                              errors=list(_rejected_pointers(body)))
-    if _ESCAPED_SURROGATE.search(raw):  # a lone surrogate decodes, but is no text to store
-        try:
-            json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeError as exc:
-            raise InvalidRequest("The body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]) from None
+    if _has_escaped_surrogate(raw) and _lone_surrogate(body):
+        raise InvalidRequest("The body is not valid UTF-8.",
+                             errors=[{"path": "", "message": "a string holds a lone surrogate"}])
     return body
 
 

@@ -109,15 +109,18 @@ def test_json_response_refuses_non_finite_numbers():
     assert framework._json_response(({"x": 1}, 201)).status_code == 201
 
 
-def test_collector_pause_nests_and_restores_the_collector():
+def test_large_body_work_nests_and_restores_collector_and_switch_interval():
     import gc
+    import sys
 
+    interval = sys.getswitchinterval()
     assert gc.isenabled()
-    with framework._collector_pause:
-        with framework._collector_pause:
+    with framework._large_body_work:
+        with framework._large_body_work:
             assert not gc.isenabled()
+            assert sys.getswitchinterval() < interval
         assert not gc.isenabled()
-    assert gc.isenabled()
+    assert gc.isenabled() and sys.getswitchinterval() == interval
 
 
 def test_framework_errors_become_domain_errors():
