@@ -135,12 +135,9 @@ def _with_store(function, read_only, header_params, json_body):
             # An optional body sent without Content-Type reaches the handler as the bytes the
             # body validator already parsed as JSON and checked (or the schema's default).
             kwargs["body"] = json.loads(kwargs["body"] or b"null")
-        with db.database.connection_context():
-            if read_only:  # reads need no transaction: two round trips fewer on PostgreSQL
-                result = function(*args, **kwargs)
-            else:
-                with db.write_transaction():
-                    result = function(*args, **kwargs)
+        # Reads need no transaction: two round trips fewer on PostgreSQL.
+        with db.connected(write=not read_only):
+            result = function(*args, **kwargs)
         return _json_response(result)
 
     return handler
@@ -263,7 +260,7 @@ class BodyLimit:
 
 def create_app(settings=None):
     settings = settings or Settings.from_env()
-    db.bind(settings.database_url)
+    db.bind(settings.database_url, lock_timeout_ms=settings.store_lock_timeout_ms, create=False)
     render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms)
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(

@@ -16,6 +16,7 @@ class Settings:
     cors_origins: tuple = field(default_factory=tuple)
     render_workers: int = 8
     card_time_budget_ms: int = 5000
+    store_lock_timeout_ms: int = 5000
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides):
@@ -26,6 +27,7 @@ class Settings:
             "cors_origins": _csv(environ.get("CORS_ORIGINS", "")),
             "render_workers": int(environ.get("RENDER_WORKERS", cls.render_workers)),
             "card_time_budget_ms": int(environ.get("CARD_TIME_BUDGET_MS", cls.card_time_budget_ms)),
+            "store_lock_timeout_ms": int(environ.get("STORE_LOCK_TIMEOUT_MS", cls.store_lock_timeout_ms)),
         }
         values.update(overrides)
         return cls(**values)
