@@ -135,7 +135,8 @@ def _driver_error(exc):
 
 
 def outage(exc):
-    """"busy", "down", or None when the error is not the store's availability (a bug: 500)."""
+    """Whether a driver error means the store is `busy` or `down`; None when it is not about the
+    store's availability (a bug, answered 500)."""
     error = _driver_error(exc)
     if isinstance(error, MaxConnectionsExceeded):
         return "busy"

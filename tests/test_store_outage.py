@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 
 from config import Settings
 from models import db, schema
-from models.content import Dashboard
+from models.content import Collection, Dashboard
 from models.identity import ApiToken, Org, Project, User
 from tests.conftest import BACKEND, POSTGRES_URL, ApiClient, _postgres_schema_url, problem
 
@@ -124,6 +124,19 @@ def test_sqlite_file_removed_while_serving_is_503_and_not_recreated(serve, sqlit
     unavailable(client.post("/dashboards/collections", json={"name": "Finance"}))
     unavailable(ApiClient(http).get(f"/public/dashboards/{slug}/render", params={"page": 1}))
     assert not sqlite_file.exists()
+
+
+@sqlite_only
+def test_a_broken_schema_is_still_500_and_logged_not_503(serve, sqlite_file, caplog):
+    """SQLite reports a missing table as an OperationalError too: only availability is 503."""
+    http = serve(f"sqlite:///{sqlite_file}")
+    client = ApiClient(http, admin_token())
+    other = sqlite3.connect(sqlite_file)
+    other.execute(f'DROP TABLE "{Collection._meta.table_name}"')
+    other.close()
+    body = problem(client.get("/dashboards/collections"), 500, "internal_error")
+    assert "collection" not in body["detail"]
+    assert any(record.exc_info and "no such table" in str(record.exc_info[1]) for record in caplog.records)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
