@@ -20,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parent
 
 def create_app(settings=None):
     settings = settings or Settings.from_env()
-    db.bind(settings.database_url)
+    db.bind(settings.database_url, lock_timeout_ms=settings.store_lock_timeout_ms, create=False)
     render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms)
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(

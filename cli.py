@@ -5,8 +5,11 @@ Commands that create identities print exactly one JSON line, for scripts to read
 
 import argparse
 import json
+import os
 import sys
 import time
+
+import peewee
 
 from config import Settings
 from models import db, schema
@@ -136,9 +139,29 @@ def cmd_demo(args):
     _print_identity(user, project, token)
 
 
+def _check_store(settings):
+    """Refuse to serve, with one line, a store that is missing, unreachable, or not prepared by
+    `init` for this code: every request would fail, and a missing SQLite file would not be made."""
+    path = db.sqlite_path(settings.database_url)
+    if path not in (None, ":memory:") and not os.path.exists(path):
+        _fail(f"no store at {path}; run `dashboards-api init` first")
+    store = db.bind(settings.database_url, lock_timeout_ms=settings.store_lock_timeout_ms, create=False)
+    try:
+        with store.connection_context():
+            version = schema.current_version()
+    except peewee.DatabaseError as exc:
+        _fail(f"cannot open the store: {db.first_line(exc)}")
+    finally:
+        store.close_all() if hasattr(store, "close_all") else store.close()
+    if version < schema.LATEST:
+        state = f"is at schema version {version}" if version else "has no schema"
+        _fail(f"the store {state}, this code needs version {schema.LATEST}; run `dashboards-api init` first")
+
+
 def cmd_serve(args):
     import uvicorn
 
+    _check_store(Settings.from_env())
     base = f"http://{args.host}:{args.port}"
     print(f"Dashboards API at {base}/api  (docs: {base}/api/ui/, spec: {base}/api/openapi.json)", flush=True)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,

@@ -17,6 +17,7 @@ class Settings:
     render_workers: int = 8
     card_time_budget_ms: int = 5000
     cors_allow_headers: tuple = ("Authorization", "Content-Type", "If-Match", "If-None-Match")
+    store_lock_timeout_ms: int = 5000
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides):
@@ -28,6 +29,7 @@ class Settings:
             "render_workers": int(environ.get("RENDER_WORKERS", cls.render_workers)),
             "card_time_budget_ms": int(environ.get("CARD_TIME_BUDGET_MS", cls.card_time_budget_ms)),
             "cors_allow_headers": _csv(environ.get("CORS_ALLOW_HEADERS", ",".join(cls.cors_allow_headers))),
+            "store_lock_timeout_ms": int(environ.get("STORE_LOCK_TIMEOUT_MS", cls.store_lock_timeout_ms)),
         }
         values.update(overrides)
         return cls(**values)

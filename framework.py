@@ -176,12 +176,9 @@ def _with_store(function, read_only, header_params):
         if BODY_SCOPE_KEY in connexion.request.scope:
             # The body validator parsed and checked the JSON body once; Connexion saw none.
             kwargs["body"] = connexion.request.scope[BODY_SCOPE_KEY]
-        with db.database.connection_context():
-            if read_only:  # reads need no transaction: two round trips fewer on PostgreSQL
-                result = function(*args, **kwargs)
-            else:
-                with db.write_transaction():
-                    result = function(*args, **kwargs)
+        # Reads need no transaction: two round trips fewer on PostgreSQL.
+        with db.connected(write=not read_only):
+            result = function(*args, **kwargs)
         return _json_response(result)
 
     return handler

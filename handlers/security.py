@@ -3,11 +3,11 @@
 from starlette.concurrency import run_in_threadpool
 
 from models.access import principal_for_token
-from models.db import database
+from models.db import connected
 
 
 def _lookup(token):
-    with database.connection_context():
+    with connected():
         return principal_for_token(token)
 
 

@@ -1,12 +1,25 @@
-"""The store's connection: one database proxy, bound once per process from DATABASE_URL."""
+"""The store's connection: one database proxy, bound once per process from DATABASE_URL.
+
+Every request runs inside `connected()`, which is where the store being unreachable or busy
+stops being a driver error and becomes `ServiceUnavailable` (503 with Retry-After): the one
+place the model layer tells an outage from a bug.
+"""
 
 import json
-from urllib.parse import parse_qsl, unquote, urlsplit
+import logging
+import math
+import sqlite3
+from contextlib import contextmanager
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import peewee
-from playhouse.pool import PooledPostgresqlDatabase
+import psycopg
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
+
+from models.errors import ServiceUnavailable
 
 database = peewee.DatabaseProxy()
+log = logging.getLogger("dashboards_api.store")
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -14,16 +27,41 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
     "cache_size": -16000,
 }
+# How long the command line waits for SQLite's write lock; serving passes its own, shorter wait.
+CLI_LOCK_TIMEOUT_MS = 30_000
+# Seconds a client is asked to wait: a lock is usually released within one; a store that is
+# down takes longer to come back.
+RETRY_AFTER_BUSY, RETRY_AFTER_DOWN = 1, 5
 
 
-def open_database(url):
-    """Build (but do not connect) the database that DATABASE_URL names."""
+def sqlite_path(url):
+    """The file a sqlite:/// URL names (":memory:" for none), or None for another store."""
+    if urlsplit(url).scheme != "sqlite":
+        return None
+    return unquote(url[len("sqlite:///"):]) or ":memory:"
+
+
+def open_database(url, *, lock_timeout_ms=None, create=True):
+    """Build (but do not connect) the database that DATABASE_URL names.
+
+    `lock_timeout_ms` bounds how long a statement waits for a lock held elsewhere (SQLite's busy
+    timeout; PostgreSQL's lock_timeout, and its connect timeout) instead of hanging the request;
+    None keeps the command line's long SQLite wait and no PostgreSQL limit. `create=False` opens
+    an existing SQLite file only, so a file that vanished is an error, not a new empty store.
+    """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = unquote(url[len("sqlite:///"):]) or ":memory:"
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=30)
+        path = sqlite_path(url)
+        timeout = (lock_timeout_ms if lock_timeout_ms is not None else CLI_LOCK_TIMEOUT_MS) / 1000
+        if create or path == ":memory:":
+            return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=timeout)
+        return peewee.SqliteDatabase(f"file:{quote(path)}?mode=rw", uri=True, pragmas=SQLITE_PRAGMAS,
+                                     timeout=timeout)
     if parts.scheme in ("postgres", "postgresql"):
         options = dict(parse_qsl(parts.query))
+        if lock_timeout_ms is not None:
+            options["options"] = f"{options.get('options', '')} -c lock_timeout={int(lock_timeout_ms)}".strip()
+            options.setdefault("connect_timeout", str(max(2, math.ceil(lock_timeout_ms / 1000))))
         return PooledPostgresqlDatabase(
             unquote(parts.path.lstrip("/")),
             host=parts.hostname,
@@ -39,9 +77,10 @@ def open_database(url):
     raise ValueError(f"unsupported DATABASE_URL scheme {parts.scheme!r} (sqlite or postgresql)")
 
 
-def bind(url):
-    """Point the model layer at the database DATABASE_URL names and return it."""
-    db = open_database(url)
+def bind(url, **options):
+    """Point the model layer at the database DATABASE_URL names and return it (options as for
+    `open_database`)."""
+    db = open_database(url, **options)
     database.initialize(db)
     return db
 
@@ -55,6 +94,71 @@ def write_transaction():
     if is_sqlite():
         return database.atomic("IMMEDIATE")
     return database.atomic()
+
+
+@contextmanager
+def connected(write=False):
+    """One request's connection, and for a write its one transaction (a failed request stores
+    nothing); an unreachable or locked store raises ServiceUnavailable, anything else passes."""
+    try:
+        with database.connection_context():
+            if write:
+                with write_transaction():
+                    yield
+            else:
+                yield
+    except (peewee.DatabaseError, psycopg.Error, sqlite3.Error, MaxConnectionsExceeded) as exc:
+        kind = outage(exc)
+        if kind is None:
+            raise
+        log.warning("store %s: %s", kind, first_line(exc))
+        if kind == "busy":
+            raise ServiceUnavailable("The store is busy; try again shortly.",
+                                     retry_after=RETRY_AFTER_BUSY) from exc
+        raise ServiceUnavailable("The store cannot be reached; try again shortly.",
+                                 retry_after=RETRY_AFTER_DOWN) from exc
+
+
+# PostgreSQL errors that say the server is busy or gone, not that the SQL is wrong (SQLSTATE).
+PG_BUSY = {"55P03", "40P01", "40001", "53300"}  # lock_timeout, deadlock, serialization, too many connections
+PG_DOWN_CLASSES = {"08", "53", "58"}  # connection, insufficient resources, system (I/O)
+PG_DOWN = {"57P01", "57P02", "57P03", "57P04", "57P05"}  # shut down, crashed, starting, dropped, idle
+SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+# CANTOPEN: the file is gone (served with mode=rw); READONLY includes READONLY_DBMOVED, a file
+# unlinked under an open connection; IOERR and FULL: the disk.
+SQLITE_DOWN = {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL}
+
+
+def _driver_error(exc):
+    """The DB-API exception behind a Peewee one."""
+    return getattr(exc, "orig", None) or exc
+
+
+def outage(exc):
+    """Whether a driver error means the store is `busy` or `down`; None when it is not about the
+    store's availability (a bug, answered 500)."""
+    error = _driver_error(exc)
+    if isinstance(error, MaxConnectionsExceeded):
+        return "busy"
+    if isinstance(error, psycopg.OperationalError):
+        state = error.sqlstate
+        if state in PG_BUSY:
+            return "busy"
+        if state is None or state[:2] in PG_DOWN_CLASSES or state in PG_DOWN:
+            return "down"  # no SQLSTATE: the client library lost or never had the connection
+        return None
+    if isinstance(error, sqlite3.OperationalError):
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        if code in SQLITE_BUSY:
+            return "busy"
+        if code in SQLITE_DOWN:
+            return "down"
+    return None
+
+
+def first_line(exc):
+    """A driver message on one line (PostgreSQL's run over several)."""
+    return next((line.strip() for line in str(_driver_error(exc)).splitlines() if line.strip()), type(exc).__name__)
 
 
 class JSONField(peewee.TextField):

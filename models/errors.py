@@ -243,3 +243,12 @@ class InternalError(DomainError):
     """Raised (or substituted) when the service itself failed; details stay in the server log."""
 
     status, code, title = 500, "internal_error", "Internal Server Error"
+
+
+class ServiceUnavailable(DomainError):
+    """Raised when the store cannot be reached or stays locked past its wait; the client may retry."""
+
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+    def __init__(self, detail=None, *, retry_after=1, **kw):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, **kw)
