@@ -3,18 +3,26 @@
 Every request runs inside `connected()`, which is where the store being unreachable or busy
 stops being a driver error and becomes `ServiceUnavailable` (503 with Retry-After): the one
 place the model layer tells an outage from a bug.
+
+A server keeps its connections between requests (a pool on either store): opening one costs
+more than a request's queries (a SQLite connection runs its pragmas and checkpoints the WAL when
+the last one closes; a PostgreSQL one is a new backend). A kept connection is checked without a
+round trip when it is handed out, and replaced when it is dead or its SQLite file is gone.
 """
 
 import json
 import logging
 import math
+import os
+import select
 import sqlite3
+import threading
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import peewee
 import psycopg
-from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from models.errors import ServiceUnavailable
 
@@ -55,14 +63,14 @@ def open_database(url, *, lock_timeout_ms=None, create=True):
         timeout = (lock_timeout_ms if lock_timeout_ms is not None else CLI_LOCK_TIMEOUT_MS) / 1000
         if create or path == ":memory:":
             return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=timeout)
-        return peewee.SqliteDatabase(f"file:{quote(path)}?mode=rw", uri=True, pragmas=SQLITE_PRAGMAS,
-                                     timeout=timeout)
+        return KeptSqliteDatabase(f"file:{quote(path)}?mode=rw", uri=True, pragmas=SQLITE_PRAGMAS,
+                                  timeout=timeout, path=path, max_connections=64, stale_timeout=300)
     if parts.scheme in ("postgres", "postgresql"):
         options = dict(parse_qsl(parts.query))
         if lock_timeout_ms is not None:
             options["options"] = f"{options.get('options', '')} -c lock_timeout={int(lock_timeout_ms)}".strip()
             options.setdefault("connect_timeout", str(max(2, math.ceil(lock_timeout_ms / 1000))))
-        return PooledPostgresqlDatabase(
+        return KeptPostgresqlDatabase(
             unquote(parts.path.lstrip("/")),
             host=parts.hostname,
             port=parts.port or 5432,
@@ -75,6 +83,82 @@ def open_database(url, *, lock_timeout_ms=None, create=True):
             **options,
         )
     raise ValueError(f"unsupported DATABASE_URL scheme {parts.scheme!r} (sqlite or postgresql)")
+
+
+def _file_identity(path):
+    """(device, inode) of the file at `path`, None when there is none."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+class KeptSqliteDatabase(PooledSqliteDatabase):
+    """Serving's SQLite store (an existing file, `mode=rw`): connections kept between requests,
+    the pragmas run once per connection.
+
+    A kept connection would go on reading a file unlinked under it, so each one remembers the
+    file it opened (device and inode) and is dropped when the path no longer names that file:
+    a new connection then fails to open a missing file (503), or opens the file now there.
+    """
+
+    def __init__(self, database, *, path, **kwargs):
+        self.path = path
+        self._opened = {}  # connection key -> identity of the file it opened
+        # A kept connection serves one thread at a time, but not always the thread that made it.
+        super().__init__(database, check_same_thread=False, **kwargs)
+
+    def _connect(self):
+        self.current_file = _file_identity(self.path)  # one stat per hand-out
+        return super()._connect()
+
+    def _add_conn_hooks(self, conn):
+        super()._add_conn_hooks(conn)
+        self._opened[self.conn_key(conn)] = _file_identity(self.path)
+
+    def _is_closed(self, conn):
+        if self._opened.get(self.conn_key(conn)) != self.current_file or super()._is_closed(conn):
+            self._close_raw(conn)
+            return True
+        return False
+
+    def _close_raw(self, conn):
+        self._opened.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
+
+
+class KeptPostgresqlDatabase(PooledPostgresqlDatabase):
+    """Serving's PostgreSQL store: connections kept between requests, and checked without a
+    round trip when handed out (peewee's pool runs SELECT 1 each time).
+
+    An idle connection has nothing to read: a terminated backend or a cut network shows as bytes
+    (the server's goodbye) or end of file waiting on its socket, and such a connection is
+    replaced. The goodbye can arrive a moment after the backend is gone, so a connection may
+    still die under the first statement of a request: `kept_connection_lost` tells the caller
+    it may run the request again on a new one.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._handed_out = threading.local()
+        super().__init__(*args, **kwargs)
+
+    def _connect(self):
+        self._handed_out.kept = bool(self._connections)  # an idle connection is there to reuse
+        return super()._connect()
+
+    def _is_closed(self, conn):
+        if conn.closed or conn.broken or self._adapter.txn_status(conn) != self._adapter.txn_idle:
+            self._close_raw(conn)
+            return True
+        try:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError, psycopg.Error):
+            readable = True
+        if readable:
+            self._close_raw(conn)
+            return True
+        return False
 
 
 def bind(url, **options):
@@ -108,15 +192,38 @@ def connected(write=False):
             else:
                 yield
     except (peewee.DatabaseError, psycopg.Error, sqlite3.Error, MaxConnectionsExceeded) as exc:
+
         kind = outage(exc)
         if kind is None:
             raise
-        log.warning("store %s: %s", kind, first_line(exc))
         if kind == "busy":
+            log.warning("store %s: %s", kind, first_line(exc))
             raise ServiceUnavailable("The store is busy; try again shortly.",
                                      retry_after=RETRY_AFTER_BUSY) from exc
+        if _kept_connection():
+            raise KeptConnectionLost() from exc
+        log.warning("store %s: %s", kind, first_line(exc))
         raise ServiceUnavailable("The store cannot be reached; try again shortly.",
                                  retry_after=RETRY_AFTER_DOWN) from exc
+
+
+class KeptConnectionLost(Exception):
+    """Raised by `connected()` when a connection kept from an earlier request turns out dead.
+
+    Nothing was stored through it if it died before the request's transaction began; the caller
+    then runs the request again, once, on a new connection (a store really down answers 503 then).
+    """
+
+
+def _kept_connection():
+    store = database.obj
+    return isinstance(store, KeptPostgresqlDatabase) and getattr(store._handed_out, "kept", False)
+
+
+def unavailable(lost):
+    """The 503 for a request whose kept connection died once its transaction had begun."""
+    log.warning("store down: %s", first_line(lost.__cause__))
+    return ServiceUnavailable("The store cannot be reached; try again shortly.", retry_after=RETRY_AFTER_DOWN)
 
 
 # PostgreSQL errors that say the server is busy or gone, not that the SQL is wrong (SQLSTATE).
