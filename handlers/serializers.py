@@ -7,6 +7,8 @@ dashboard (README, performance). The others stay marshmallow schemas.
 
 from marshmallow import Schema, fields
 
+from models.content import Card, Page, Share
+from models.db import Prepared
 from models.identity import GroupMember, User
 
 
@@ -69,14 +71,22 @@ def _page(row):
 
 def _card(row):
     """A card; `row.page_number` is set by whoever loaded it."""
-    return {"id": row.id, "card_type": row.card_type, "config": row.config, "page": row.page_number,
-            "layout": {"x": row.x, "y": row.y, "w": row.w, "h": row.h},
-            "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+    return _card_of(row.id, row.card_type, row.config, row.page_number, row.x, row.y, row.w, row.h,
+                    row.created_at, row.updated_at)
+
+
+def _card_of(card_id, card_type, config, page_number, x, y, w, h, created_at, updated_at):
+    return {"id": card_id, "card_type": card_type, "config": config, "page": page_number,
+            "layout": {"x": x, "y": y, "w": w, "h": h}, "created_at": utc(created_at), "updated_at": utc(updated_at)}
 
 
 def _share(row):
-    return {"id": row.id, "subject_type": row.subject_type, "subject_id": row.subject_id,
-            "access_level": row.access_level, "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+    return _share_of(row.id, row.subject_type, row.subject_id, row.access_level, row.created_at, row.updated_at)
+
+
+def _share_of(share_id, subject_type, subject_id, access_level, created_at, updated_at):
+    return {"id": share_id, "subject_type": subject_type, "subject_id": subject_id, "access_level": access_level,
+            "created_at": utc(created_at), "updated_at": utc(updated_at)}
 
 
 class UserSchema(Schema):
@@ -146,18 +156,28 @@ def my_permissions(reasons):
     return {**{right: bool(layers) for right, layers in reasons.items()}, "reasons": reasons}
 
 
+# What a dashboard holds, as plain rows in the order the answer shows them: GET one dashboard
+# runs these on every request, so their SQL is prepared once and no model object is built.
+_PAGES_OF = Prepared(lambda dashboard_id: Page.select(Page.id, Page.position, Page.name)
+                     .where(Page.dashboard == dashboard_id).order_by(Page.position).tuples())
+_CARDS_OF = Prepared(lambda dashboard_id: Card.select(
+    Card.id, Card.card_type, Card.config, Card.page, Card.x, Card.y, Card.w, Card.h, Card.created_at, Card.updated_at,
+).where(Card.dashboard == dashboard_id).order_by(Card.id).tuples())
+_SHARES_OF = Prepared(lambda dashboard_id: Share.select(
+    Share.id, Share.subject_type, Share.subject_id, Share.access_level, Share.created_at, Share.updated_at,
+).where(Share.dashboard == dashboard_id).order_by(Share.id).tuples())
+
+
 def dashboard_detail(row):
     """The dashboard with its pages, cards (with their page number and layout) and shares."""
-    page_rows = list(row.pages.order_by(row.pages.model.position))
-    numbers = {page.id: page.position for page in page_rows}
-    card_rows = list(row.cards.order_by(row.cards.model.id))
-    for card in card_rows:
-        card.page_number = numbers[card.page_id]
+    page_rows = _PAGES_OF.rows(row.id)
+    numbers = {page_id: position for page_id, position, _ in page_rows}
     return {
         **dashboard.dump(row),
-        "pages": pages.dump(page_rows),
-        "cards": cards.dump(card_rows),
-        "shares": shares.dump(row.shares.order_by(row.shares.model.id)),
+        "pages": [{"page_number": position, "name": name} for _, position, name in page_rows],
+        "cards": [_card_of(card_id, card_type, config, numbers[page_id], *rest)
+                  for card_id, card_type, config, page_id, *rest in _CARDS_OF.rows(row.id)],
+        "shares": [_share_of(*share) for share in _SHARES_OF.rows(row.id)],
     }
 
 

@@ -10,7 +10,7 @@ from peewee import JOIN, Value
 
 from models.base import utcnow
 from models.content import ACCESS_LEVELS, Dashboard, Share
-from models.db import is_sqlite
+from models.db import Prepared, is_sqlite
 from models.errors import DashboardNotFound, GroupNotFound, PermissionDenied, Unauthenticated
 from models.identity import ApiToken, Group, GroupMember, Org, Project, ProjectPermission, User
 
@@ -60,31 +60,41 @@ class Principal:
         return self.role in ("editor", "admin")
 
 
+_TOKEN = Prepared(lambda token_hash: (
+    ApiToken.select(ApiToken, User, Project, Org)
+    .join(User).switch(ApiToken).join(Project).join(Org)
+    .where(ApiToken.token_hash == token_hash)
+    .limit(1)
+))
+
+
 def principal_for_token(token):
     """The caller behind a bearer token, or Unauthenticated."""
-    row = (
-        ApiToken.select(ApiToken, User, Project, Org)
-        .join(User).switch(ApiToken).join(Project).join(Org)
-        .where(ApiToken.token_hash == ApiToken.hash(token))
-        .first()
-    )
+    row = _TOKEN.first(ApiToken.hash(token))
     if row is None or row.user.org_id != row.project.org_id:
         raise Unauthenticated()
     return load_principal(row.user, row.project, token_id=row.id)
 
 
-def load_principal(user, project, token_id=None):
-    """The caller with its groups and the project permissions it holds directly or through them:
-    one query, since it runs on every request."""
+def _grants_of(user_id, project_id):
     through_groups = (
         GroupMember.select(GroupMember.group, ProjectPermission.permission)
         .join(ProjectPermission, JOIN.LEFT_OUTER, on=(
-            (ProjectPermission.group == GroupMember.group) & (ProjectPermission.project == project.id)))
-        .where(GroupMember.user == user.id)
+            (ProjectPermission.group == GroupMember.group) & (ProjectPermission.project == project_id)))
+        .where(GroupMember.user == user_id)
     )
     direct = ProjectPermission.select(Value(None), ProjectPermission.permission).where(
-        (ProjectPermission.project == project.id) & (ProjectPermission.user == user.id))
-    rows = list(through_groups.union_all(direct).tuples())
+        (ProjectPermission.project == project_id) & (ProjectPermission.user == user_id))
+    return through_groups.union_all(direct).tuples()
+
+
+_GRANTS = Prepared(_grants_of)
+
+
+def load_principal(user, project, token_id=None):
+    """The caller with its groups and the project permissions it holds directly or through them:
+    one query, since it runs on every request."""
+    rows = _GRANTS.rows(user.id, project.id)
     return Principal(
         user_id=user.id, email=user.email, name=user.name, role=user.role,
         org_id=project.org_id, org_name=project.org.name,
@@ -167,12 +177,18 @@ def access_of(principal, dashboard):
     return frozenset(right for right, layers in reasons_of(principal, dashboard).items() if layers)
 
 
+def _dashboard_in(dashboard_id, project_id, shape):
+    query = Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id)).limit(1)
+    return query.for_update() if shape == "lock" else query
+
+
+_DASHBOARD = Prepared(_dashboard_in)
+
+
 def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
     """The dashboard if the caller has `need` on it: 404 when it cannot view, 403 when it cannot edit."""
-    query = Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == principal.project_id))
-    if lock and not is_sqlite():
-        query = query.for_update()
-    dashboard = query.first()
+    shape = "lock" if lock and not is_sqlite() else "read"
+    dashboard = _DASHBOARD.first(dashboard_id, principal.project_id, shape=shape)
     rights = access_of(principal, dashboard) if dashboard else frozenset()
     if VIEW not in rights:
         raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")

@@ -184,3 +184,4 @@ class Share(TimestampedModel):
     def on_dashboard(cls, dashboard, share_id):
         return cls.get_or_raise(lambda: ShareNotFound(f"Share {share_id} does not exist on this dashboard."),
                                 (cls.id == share_id) & (cls.dashboard == dashboard.id))
+

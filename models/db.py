@@ -161,6 +161,80 @@ class KeptPostgresqlDatabase(PooledPostgresqlDatabase):
         return False
 
 
+class Prepared:
+    """A query of a fixed shape whose SQL text is generated once per store, then run with new
+    values: peewee builds a query's text on every execution, and for the reads every request
+    makes that cost more than running them (README, performance).
+
+    `build(*values)` returns the peewee query; it is called once with stand-in values, which
+    are found again among the query's parameters. A value peewee would transform (a LIKE
+    pattern) cannot be prepared: building refuses it. Rows come out as the query's own rows
+    (models, joined models, tuples), converted by peewee as usual; the tuples of a one-model
+    query are converted here, column by column, without peewee's per-row machinery.
+    """
+
+    _STAND_IN = 7_340_000_000_000_000_000  # an id no table reaches, as an int or as text
+
+    def __init__(self, build):
+        self.build = build
+        self.compiled = {}  # (store, shape) -> (query, sql, parameter sources)
+        self.lock = threading.Lock()
+
+    def rows(self, *values, shape=None):
+        """The rows of the query for these values (a list); `shape` names a variant of `build`."""
+        store = database.obj
+        entry = self.compiled.get((store, shape))
+        if entry is None:
+            entry = self._compile(store, len(values), shape)
+        query, sql, sources, converters = entry
+        params = [values[source] if type(source) is int else source.value for source in sources]
+        cursor = store.execute_sql(sql, params)
+        if converters is None:
+            return list(query._get_cursor_wrapper(cursor))
+        rows = cursor.fetchall()
+        if not any(converters):
+            return rows
+        return [tuple(value if convert is None or value is None else convert(value)
+                      for convert, value in zip(converters, row)) for row in rows]
+
+    def first(self, *values, shape=None):
+        rows = self.rows(*values, shape=shape)
+        return rows[0] if rows else None
+
+    def _compile(self, store, arity, shape):
+        stand_ins = [self._STAND_IN + i for i in range(arity)]
+        query = self.build(*stand_ins) if shape is None else self.build(*stand_ins, shape=shape)
+        sql, params = query.sql()
+        slots = {**{value: i for i, value in enumerate(stand_ins)}, **{str(v): i for i, v in enumerate(stand_ins)}}
+        sources = []
+        for param in params:
+            if isinstance(param, (int, str)) and not isinstance(param, bool) and param in slots:
+                sources.append(slots[param])
+            elif str(self._STAND_IN)[:6] in str(param):
+                raise ValueError(f"a prepared query's value was transformed: {param!r}")
+            else:
+                sources.append(_Constant(param))
+        converters = None
+        if isinstance(query, peewee.ModelSelect) and query._row_type == peewee.ROW.TUPLE:
+            converters = [_converter(node) for node in query._returning]
+        entry = (query, sql, sources, converters)
+        with self.lock:
+            self.compiled[(store, shape)] = entry
+        return entry
+
+
+def _converter(node):
+    """What peewee applies to a selected column's values (None: nothing)."""
+    return node.python_value if isinstance(node, peewee.Field) else None
+
+
+class _Constant:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def bind(url, **options):
     """Point the model layer at the database DATABASE_URL names and return it (options as for
     `open_database`)."""
