@@ -2,19 +2,15 @@ from connexion import NoContent
 
 from handlers import serializers
 from handlers.common import dashboard_to_change, etag, located
-from models.access import dashboard_for, require_create_content, visible_dashboards
-from models.base import text_match
+from models.access import dashboard_for, dashboard_list, require_create_content
 from models.content import Collection, Dashboard
 from models.duplicate import duplicate_dashboard as duplicate
 from models.parameters import validate_definitions
 
 
 def list_dashboards(user, limit, offset, collection_id=None, q=None):
-    query = visible_dashboards(user)
-    if collection_id is not None:
-        query = query.where(Dashboard.collection == collection_id)
-    query = text_match(query, q, Dashboard.name, Dashboard.description)
-    return serializers.page_of(query, serializers.dashboards, limit, offset, Dashboard.name, Dashboard.id)
+    rows, total = dashboard_list(user, limit, offset, collection_id, q)
+    return serializers.paged(serializers.dashboards.dump(rows), total, limit, offset)
 
 
 def get_dashboard(user, dashboard_id):

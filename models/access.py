@@ -6,9 +6,9 @@ condition, so a page of dashboards costs one query whatever the caller's grants.
 
 from dataclasses import dataclass
 
-from peewee import JOIN, Value
+from peewee import JOIN, Value, fn
 
-from models.base import utcnow
+from models.base import like_pattern, text_condition, utcnow
 from models.content import ACCESS_LEVELS, Dashboard, Share
 from models.db import Prepared, is_sqlite
 from models.errors import DashboardNotFound, GroupNotFound, PermissionDenied, Unauthenticated
@@ -116,23 +116,64 @@ def require_create_content(principal):
 
 
 def _grant_condition(principal):
-    subject = (Share.subject_type == "user") & (Share.subject_id == principal.user_id)
-    if principal.group_ids:
-        subject |= (Share.subject_type == "group") & Share.subject_id.in_(list(principal.group_ids))
+    return _grants_reaching(principal.user_id, sorted(principal.group_ids))
+
+
+def _grants_reaching(user_id, group_ids):
+    subject = (Share.subject_type == "user") & (Share.subject_id == user_id)
+    if group_ids:
+        subject |= (Share.subject_type == "group") & Share.subject_id.in_(list(group_ids))
     return subject
+
+
+def _sees_every_dashboard(principal):
+    return principal.is_admin or bool(principal.permissions & DASHBOARD_PERMISSIONS)
 
 
 def visible_dashboards(principal):
     """A query of the dashboards of the caller's project that the caller can view (RULES[VIEW] in SQL)."""
-    query = Dashboard.select().where(Dashboard.project == principal.project_id)
-    if principal.is_admin or principal.permissions & DASHBOARD_PERMISSIONS:
+    return _visible(principal.project_id, principal.user_id, sorted(principal.group_ids),
+                    _sees_every_dashboard(principal))
+
+
+def _visible(project_id, user_id, group_ids, every):
+    query = Dashboard.select().where(Dashboard.project == project_id)
+    if every:
         return query
-    granted = Share.select(Share.dashboard).where(_grant_condition(principal))
+    granted = Share.select(Share.dashboard).where(_grants_reaching(user_id, group_ids))
     return query.where(
-        (Dashboard.owner == principal.user_id)
+        (Dashboard.owner == user_id)
         | Dashboard.default_audience.in_(["org", "public"])
         | Dashboard.id.in_(granted)
     )
+
+
+def _listing(project_id, user_id, collection_id, pattern, limit, offset, *group_ids, shape):
+    every, in_collection, matching, _, count = shape
+    query = _visible(project_id, user_id, group_ids, every)
+    if in_collection:
+        query = query.where(Dashboard.collection == collection_id)
+    if matching:
+        query = query.where(text_condition(pattern, Dashboard.name, Dashboard.description))
+    if count:
+        return query.select(fn.COUNT(Dashboard.id)).tuples()
+    return query.order_by(Dashboard.name, Dashboard.id).limit(limit).offset(offset)
+
+
+_LISTING = Prepared(_listing)
+
+
+def dashboard_list(principal, limit, offset, collection_id=None, q=None):
+    """(one page of the dashboards the caller can view, ordered by name then id; how many there
+    are in all): two prepared queries, whatever the caller's grants."""
+    groups = sorted(principal.group_ids)
+    every = _sees_every_dashboard(principal)
+    values = (principal.project_id, principal.user_id, collection_id, like_pattern(q) if q else "", limit, offset,
+              *([] if every else groups))
+    shape = (every, collection_id is not None, bool(q), 0 if every else len(groups))
+    rows = _LISTING.rows(*values, shape=(*shape, False))
+    total = _LISTING.rows(*values, shape=(*shape, True))[0][0]
+    return rows, total
 
 
 def _grant_levels(principal, dashboard_id):
