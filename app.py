@@ -109,6 +109,8 @@ def internal_error(_request, exc):
 
 def _json_response(result):
     """Handlers return a body, (body, status) or (body, status, headers); one place makes it JSON."""
+    if isinstance(result, Response):  # already encoded by the handler (a render answer)
+        return result
     body, status, headers = result, 200, {}
     if isinstance(result, tuple):
         body, status, *rest = result
@@ -264,7 +266,8 @@ class BodyLimit:
 def create_app(settings=None):
     settings = settings or Settings.from_env()
     db.bind(settings.database_url)
-    render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms)
+    render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms,
+                     cache_bytes=settings.render_cache_bytes)
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(
         "openapi.yaml",

@@ -16,6 +16,8 @@ class Settings:
     cors_origins: tuple = field(default_factory=tuple)
     render_workers: int = 8
     card_time_budget_ms: int = 5000
+    render_cache_bytes: int = 64 * 1024 * 1024
+    max_cell_chars: int = 131_072
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides):
@@ -26,6 +28,8 @@ class Settings:
             "cors_origins": _csv(environ.get("CORS_ORIGINS", "")),
             "render_workers": int(environ.get("RENDER_WORKERS", cls.render_workers)),
             "card_time_budget_ms": int(environ.get("CARD_TIME_BUDGET_MS", cls.card_time_budget_ms)),
+            "render_cache_bytes": int(environ.get("RENDER_CACHE_BYTES", cls.render_cache_bytes)),
+            "max_cell_chars": int(environ.get("MAX_CELL_CHARS", cls.max_cell_chars)),
         }
         values.update(overrides)
         return cls(**values)

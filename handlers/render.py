@@ -1,4 +1,5 @@
 from connexion import NoContent
+from starlette.responses import Response
 
 from models import render
 from models.access import dashboard_for
@@ -14,7 +15,8 @@ def render_public_dashboard(slug, page, param=None, if_none_match=None):
 
 
 def _answer(dashboard, page, param, if_none_match):
-    body, etag = render.renderer().render(dashboard, page, param or {}, if_none_match)
-    if body is None:
+    payload, etag = render.renderer().render(dashboard, page, param or {}, if_none_match)
+    if payload is None:
         return NoContent, 304, {"ETag": etag}
-    return body, 200, {"ETag": etag}
+    # The renderer keeps answers encoded; they go out as they are, not decoded and encoded again.
+    return Response(payload, headers={"ETag": etag}, media_type="application/json")
