@@ -24,7 +24,7 @@ from starlette.responses import Response
 import yaml
 
 from config import Settings
-from models import db, render
+from models import dataset_tables, db, render
 from models.errors import DomainError, InternalError, InvalidRequest, PayloadTooLarge
 
 ROOT = pathlib.Path(__file__).resolve().parent
@@ -268,6 +268,7 @@ def create_app(settings=None):
     db.bind(settings.database_url)
     render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms,
                      cache_bytes=settings.render_cache_bytes)
+    dataset_tables.configure(max_cell_chars=settings.max_cell_chars)
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(
         "openapi.yaml",

@@ -9,7 +9,7 @@ import sys
 import time
 
 from config import Settings
-from models import db, schema
+from models import dataset_tables, db, schema
 from models.datasets import COLUMN_TYPES
 from models.db import database
 from models.errors import DomainError
@@ -17,16 +17,18 @@ from models.identity import PERMISSIONS, ROLES, ApiToken, Group, Org, Project, P
 
 
 def _store():
-    db.bind(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    db.bind(settings.database_url)
+    dataset_tables.configure(max_cell_chars=settings.max_cell_chars)
 
 
 def _print_identity(user, project, token):
     print(json.dumps({"user_id": user.id, "org": project.org.name, "project": project.name, "token": token}))
 
 
-def _fail(message):
+def _fail(message, status=2):
     print(f"dashboards-api: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(status)
 
 
 def _project(org, name):
@@ -106,10 +108,17 @@ class Progress:
 
     def __init__(self):
         self.started = time.perf_counter()
+        self.shown = False
 
     def __call__(self, rows):
+        self.shown = True
         rate = rows / max(time.perf_counter() - self.started, 1e-9)
         print(f"\rimported {rows:,} rows ({rate:,.0f} rows/s)", end="", file=sys.stderr, flush=True)
+
+    def end(self):
+        """End the status line, so that what follows (an error, say) starts a line of its own."""
+        if self.shown:
+            print(file=sys.stderr)
 
 
 def cmd_import_csv(args):
@@ -117,11 +126,14 @@ def cmd_import_csv(args):
 
     _store()
     columns = _columns(args.columns) if args.columns else None
+    progress = Progress()
     with database.connection_context():
         _, project = _existing(args.org, args.project)
-        dataset = import_csv(project, args.name, args.file, columns=columns, progress=Progress(),
-                             description=args.description)
-    print(file=sys.stderr)
+        try:
+            dataset = import_csv(project, args.name, args.file, columns=columns, progress=progress,
+                                 description=args.description)
+        finally:
+            progress.end()
     print(json.dumps({"dataset_id": dataset.id, "name": dataset.name, "row_count": dataset.row_count,
                       "version": dataset.version, "columns": [{"name": c["name"], "type": c["type"]} for c in dataset.columns]}))
 
@@ -198,13 +210,11 @@ def main(argv=None):
     try:
         args.run(args)
     except DomainError as exc:
-        print(f"dashboards-api: {exc.code}: {exc.detail}", file=sys.stderr)
-        for error in exc.errors or []:
-            print(f"  {error['path'] or '/'}: {error['message']}", file=sys.stderr)
-        raise SystemExit(1) from None
+        # One line, so that a script reading stderr sees one error per failed command.
+        where = "; ".join(f"{error['path'] or '/'}: {error['message']}" for error in exc.errors or [])
+        _fail(f"{exc.code}: {exc.detail}" + (f" ({where})" if where else ""), status=1)
     except OSError as exc:
-        print(f"dashboards-api: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+        _fail(exc.strerror and f"{exc.filename}: {exc.strerror}" or str(exc), status=1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,186 @@
+"""Domain rules under hostile input: bounded render caches, long cells, bad files, stacked cards,
+configs the render would trip on, and tokens that expire."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from models import dataset_tables, render
+from models.content import Dashboard
+from models.datasets import Dataset
+from tests.conftest import problem
+
+COLUMNS = [{"name": "name", "type": "string"}, {"name": "amount", "type": "number"}]
+
+
+@pytest.fixture
+def editor(world):
+    return world.user(role="editor")[1]
+
+
+def create_dataset(client, rows=(), columns=COLUMNS, name="Things"):
+    response = client.post("/datasets", json={"name": name, "columns": columns, "rows": list(rows)})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def public_table_dashboard(client, dataset_id, **config):
+    """A public dashboard with a `who` parameter and one table card that filters by it."""
+    dashboard = client.post("/dashboards", json={
+        "name": "Open", "default_audience": "public",
+        "parameters": [{"name": "who", "type": "string"}]}).json()
+    card = client.post(f"/dashboards/{dashboard['id']}/cards", json={"card_type": "table", "config": {
+        "dataset_id": dataset_id, "limit": 10000,
+        "filters": [{"column": "name", "op": "ne", "value": {"param": "who"}}], **config}})
+    assert card.status_code == 201, card.text
+    return dashboard
+
+
+# --- render caches: bounded in bytes ---------------------------------------------------------
+
+def test_the_render_cache_never_holds_more_than_its_bound(editor):
+    dataset = create_dataset(editor, [[f"n{i}", i * 1.5] for i in range(200)])
+    dashboard = Dashboard.get_by_id(public_table_dashboard(editor, dataset["id"])["id"])
+    renderer = render.Renderer(workers=2, cache_bytes=120_000)
+    answers = set()
+    for i in range(60):  # each new parameter value is a new answer and a new query result
+        payload, _ = renderer.render(dashboard, 1, {"who": [f"x{i}"]})
+        answers.add(payload)
+        assert 0 < renderer.cache.bytes <= 120_000
+    assert len(answers) == 60
+    kept = len(renderer.cache)
+    assert 0 < kept < 3 * 60  # old entries were evicted, the newest are kept
+    # The accounting covers at least the payloads themselves: nothing is held off the books.
+    payload, _ = renderer.render(dashboard, 1, {"who": ["x59"]})
+    assert renderer.cache.bytes >= len(payload) * 2  # the answer and its query result
+
+
+def test_an_answer_over_an_eighth_of_the_bound_is_not_kept(editor):
+    dataset = create_dataset(editor, [[f"n{i}", i * 1.5] for i in range(2000)])
+    dashboard = Dashboard.get_by_id(public_table_dashboard(editor, dataset["id"])["id"])
+    renderer = render.Renderer(workers=2, cache_bytes=200_000)
+    payload, etag = renderer.render(dashboard, 1, {"who": ["nobody"]})
+    assert len(payload) > 200_000 // 8
+    assert len(renderer.cache) == 1  # only the small count of the table's rows
+    assert ("page", etag) not in renderer.cache
+    assert json.loads(renderer.render(dashboard, 1, {"who": ["nobody"]})[0])["cards"][0]["data"]["total"] == 2000
+
+
+def test_anonymous_renders_with_new_parameters_stay_within_the_configured_bound(editor, world):
+    dataset = create_dataset(editor, [[f"n{i}", float(i)] for i in range(300)])
+    slug = public_table_dashboard(editor, dataset["id"])["public_slug"]
+    anonymous = world.anonymous()
+    cache = render.renderer().cache
+    for i in range(20):
+        response = anonymous.get(f"/public/dashboards/{slug}/render", params={"param[who]": f"v{i}"})
+        assert response.status_code == 200 and len(response.json()["cards"][0]["data"]["rows"]) == 300
+        assert cache.bytes <= cache.max_bytes
+
+
+def test_a_non_finite_sum_is_a_card_error_and_the_page_still_renders(editor):
+    dataset = create_dataset(editor, [["a", 1e308], ["b", 1e308]])
+    dashboard = editor.post("/dashboards", json={"name": "Huge"}).json()
+    kpi = editor.post(f"/dashboards/{dashboard['id']}/cards", json={"card_type": "kpi", "config": {
+        "dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}}}).json()
+    note = editor.post(f"/dashboards/{dashboard['id']}/cards", json={
+        "card_type": "text", "config": {"markdown": "still here"}}).json()
+    response = editor.get(f"/dashboards/{dashboard['id']}/render")
+    assert response.status_code == 200, response.text
+    cards = {card["card_id"]: card for card in response.json()["cards"]}
+    assert cards[kpi["id"]]["data"] is None
+    # SQLite adds up to infinity; PostgreSQL refuses the overflow itself.
+    assert cards[kpi["id"]]["error"]["code"] in ("non_finite_number", "query_failed")
+    assert cards[note["id"]] == {**cards[note["id"]], "data": {"markdown": "still here"}, "error": None}
+
+
+# --- long cells ------------------------------------------------------------------------------
+
+@pytest.fixture
+def cell_limit():
+    dataset_tables.configure(max_cell_chars=1000)
+    yield 1000
+    dataset_tables.configure(max_cell_chars=131_072)
+
+
+def test_a_csv_cell_over_the_limit_names_its_row_and_column(editor, cell_limit):
+    dataset = create_dataset(editor)
+    body = f"amount,name\n1,ok\n2,{'x' * (cell_limit + 1)}\n".encode()
+    response = editor.post(f"/datasets/{dataset['id']}/rows", content=body, headers={"Content-Type": "text/csv"})
+    errors = problem(response, 422, "invalid_rows")["errors"]
+    assert [error["path"] for error in errors] == ["/rows/1/name"]
+    assert "1,000" in errors[0]["message"]
+    assert editor.get(f"/datasets/{dataset['id']}").json()["row_count"] == 0
+
+
+@pytest.mark.parametrize("row", [
+    ["x" * 1001, 1], {"name": "x" * 1001}, ["ok", "1" * 1001]])
+def test_a_string_in_json_rows_has_the_same_limit(editor, cell_limit, row):
+    dataset = create_dataset(editor)
+    response = editor.post(f"/datasets/{dataset['id']}/rows", json={"rows": [["fine", 1], row]})
+    column = "amount" if isinstance(row, list) and row[0] == "ok" else "name"
+    assert [e["path"] for e in problem(response, 422, "invalid_rows")["errors"]] == [f"/rows/1/{column}"]
+    assert editor.get(f"/datasets/{dataset['id']}").json()["row_count"] == 0
+    response = editor.post(f"/datasets/{dataset['id']}/rows", json={"rows": [["x" * cell_limit, 1]]})
+    assert response.status_code == 200, response.text
+
+
+def test_a_malformed_csv_body_is_invalid_rows_at_its_row(editor):
+    dataset = create_dataset(editor)
+    response = editor.post(f"/datasets/{dataset['id']}/rows", content=b'name,amount\nok,1\n"open,2\n',
+                           headers={"Content-Type": "text/csv"})
+    errors = problem(response, 422, "invalid_rows")["errors"]
+    assert errors[0]["path"] == "/rows/1" and "line" in errors[0]["message"]
+    assert editor.get(f"/datasets/{dataset['id']}").json()["row_count"] == 0
+
+
+# --- the command line: a bad file is one line on stderr --------------------------------------
+
+@pytest.fixture
+def cli(database_url, clean_store, world):
+    world.org("acme")
+
+    def run(*args):
+        env = {**os.environ, "DATABASE_URL": database_url}
+        return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+
+    return run
+
+
+def _bad_files(tmp_path):
+    long_cell = tmp_path / "long.csv"
+    long_cell.write_text("name,amount\nok,1\n" + "y" * 140_000 + ",2\n")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,amount\nJosé,1\n".encode("latin-1"))
+    malformed = tmp_path / "malformed.csv"
+    malformed.write_text('name,amount\nok,1\n"never closed,2\n')
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    binary = tmp_path / "image.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\xff\xd8")
+    return {
+        "long cell": (long_cell, "/rows/1/name"),
+        "latin-1": (latin, "UTF-8"),
+        "malformed": (malformed, "/rows/1"),
+        "empty": (empty, "empty"),
+        "directory": (tmp_path, "directory"),
+        "missing": (tmp_path / "nowhere.csv", "No such file"),
+        "binary": (binary, "UTF-8"),
+    }
+
+
+@pytest.mark.parametrize("case", ["long cell", "latin-1", "malformed", "empty", "directory", "missing", "binary"])
+@pytest.mark.parametrize("columns", [None, "name:string,amount:number"])
+def test_import_csv_reports_a_bad_file_in_one_line(cli, tmp_path, case, columns, world):
+    path, expected = _bad_files(tmp_path)[case]
+    args = ["import-csv", "--org", "acme", "--project", "default", "--name", "Bad", str(path)]
+    done = cli(*args, *(["--columns", columns] if columns else []))
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dashboards-api: "), done.stderr
+    assert expected in lines[0] and "Traceback" not in done.stderr
+    assert Dataset.select().count() == 0
