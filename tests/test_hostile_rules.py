@@ -184,3 +184,50 @@ def test_import_csv_reports_a_bad_file_in_one_line(cli, tmp_path, case, columns,
     assert len(lines) == 1 and lines[0].startswith("dashboards-api: "), done.stderr
     assert expected in lines[0] and "Traceback" not in done.stderr
     assert Dataset.select().count() == 0
+
+
+# --- stacked cards: conflicts capped, counted ------------------------------------------------
+
+def _board_with_cards(client, count):
+    """A dashboard with `count` text cards one row high, stacked down page 1 (written directly)."""
+    from models.content import Card, Page
+
+    dashboard = client.post("/dashboards", json={"name": "Stack"}).json()
+    page = Page.get((Page.dashboard == dashboard["id"]) & (Page.position == 1))
+    Card.insert_many([
+        {"dashboard": dashboard["id"], "page": page.id, "card_type": "text", "config": {"markdown": str(i)},
+         "x": 0, "y": i, "w": 24, "h": 1} for i in range(count)]).execute()
+    Dashboard.get_by_id(dashboard["id"]).bump_version()
+    ids = [card.id for card in Card.select(Card.id).where(Card.dashboard == dashboard["id"]).order_by(Card.y)]
+    return f"/dashboards/{dashboard['id']}", ids
+
+
+def test_500_stacked_moves_list_50_pairs_and_count_them_all(editor):
+    url, ids = _board_with_cards(editor, 500)
+    before = editor.get(url).content
+    moves = [{"card_id": card_id, "x": 0, "y": 0, "w": 24, "h": 1} for card_id in ids]
+    response = editor.patch(f"{url}/layout", json=moves)
+    body = problem(response, 409, "card_position_conflict")
+    assert body["conflict_count"] == 500 * 499 // 2
+    assert len(body["conflicts"]) == 50
+    assert len({(c["card_id"], c["other_card_id"]) for c in body["conflicts"]}) == 50
+    assert all(c["card_id"] in ids and c["other_card_id"] in ids for c in body["conflicts"])
+    assert len(response.content) < 10_000
+    assert editor.get(url).content == before
+
+
+def test_a_card_added_onto_many_lists_them_capped(editor):
+    url, ids = _board_with_cards(editor, 80)
+    response = editor.post(f"{url}/cards", json={"card_type": "text", "config": {"markdown": "big"},
+                                                 "layout": {"x": 0, "y": 0, "w": 24, "h": 100}})
+    body = problem(response, 409, "card_position_conflict")
+    assert body["conflict_count"] == 80
+    assert body["conflicts"] == [{"card_id": None, "other_card_id": card_id} for card_id in ids[:50]]
+    assert len(editor.get(url).json()["cards"]) == 80
+
+
+def test_a_single_conflict_is_counted_too(editor):
+    url, ids = _board_with_cards(editor, 2)
+    body = problem(editor.patch(f"{url}/layout", json=[{"card_id": ids[1], "x": 0, "y": 0, "w": 24, "h": 1}]),
+                   409, "card_position_conflict")
+    assert body["conflicts"] == [{"card_id": ids[0], "other_card_id": ids[1]}] and body["conflict_count"] == 1
