@@ -234,8 +234,9 @@ def _datasets(project_id, cards):
 
 def _etag(dashboard, page_number, params, datasets):
     """Changes when the dashboard (cards included: every card change bumps its version), the
-    page, the parameters or any dataset does."""
-    state = [dashboard.id, dashboard.version, page_number, params,
+    page, the parameters or any dataset does. The creation time tells apart a dashboard that
+    took the id of a deleted one (SQLite may reuse the highest id) at the same version."""
+    state = [dashboard.id, dashboard.created_at.isoformat(), dashboard.version, page_number, params,
              sorted((d.id, d.created_at.isoformat(), d.version) for d in datasets.values())]
     return 'W/"' + hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:32] + '"'
 

@@ -231,3 +231,82 @@ def test_a_single_conflict_is_counted_too(editor):
     body = problem(editor.patch(f"{url}/layout", json=[{"card_id": ids[1], "x": 0, "y": 0, "w": 24, "h": 1}]),
                    409, "card_position_conflict")
     assert body["conflicts"] == [{"card_id": ids[0], "other_card_id": ids[1]}] and body["conflict_count"] == 1
+
+
+# --- save-time checks the render would otherwise discover ------------------------------------
+
+@pytest.fixture
+def board(editor):
+    dataset = create_dataset(editor, [["a", 1.0, "2026-01-02"]], columns=[
+        {"name": "name", "type": "string"}, {"name": "amount", "type": "number"},
+        {"name": "day", "type": "date"}])
+    dashboard = editor.post("/dashboards", json={"name": "Checks"}).json()
+    return editor, dataset["id"], f"/dashboards/{dashboard['id']}"
+
+
+def _cards_after(client, url):
+    return len(client.get(url).json()["cards"])
+
+
+@pytest.mark.parametrize("card_type,config,bad_paths", [
+    ("chart", {"chart_type": "bar", "x": {"column": "name"}, "metrics": [{"agg": "sum", "column": "amount"}],
+               "sort": [{"by": "name", "direction": "asc"}, {"by": "amount", "direction": "desc"}]},
+     ["/config/sort/1/by"]),
+    ("chart", {"chart_type": "line", "x": {"column": "day", "bucket": "month"}, "series_by": "name",
+               "metrics": [{"agg": "count"}, {"agg": "avg", "column": "amount", "label": "mean"}],
+               "sort": [{"by": "mean", "direction": "desc"}, {"by": "count", "direction": "asc"},
+                        {"by": "day", "direction": "asc"}, {"by": "name", "direction": "asc"},
+                        {"by": "avg_amount", "direction": "asc"}]},
+     ["/config/sort/4/by"]),
+    ("table", {"group_by": [{"column": "name"}], "metrics": [{"agg": "max", "column": "day"}],
+               "sort": [{"by": "max_day", "direction": "desc"}, {"by": "amount", "direction": "asc"}]},
+     ["/config/sort/1/by"]),
+    ("table", {"columns": ["name"], "sort": [{"by": "amount", "direction": "asc"}, {"by": "nope", "direction": "asc"}]},
+     ["/config/sort/1/by"]),
+])
+def test_sort_by_must_name_an_output_of_the_card(board, card_type, config, bad_paths):
+    client, dataset_id, url = board
+    response = client.post(f"{url}/cards", json={"card_type": card_type, "config": {"dataset_id": dataset_id, **config}})
+    errors = problem(response, 422, "invalid_card_config")["errors"]
+    assert [error["path"] for error in errors] == bad_paths
+    assert _cards_after(client, url) == 0
+    fixed = {**config, "sort": [item for i, item in enumerate(config["sort"])
+                                if f"/config/sort/{i}/by" not in bad_paths]}
+    response = client.post(f"{url}/cards", json={"card_type": card_type, "config": {"dataset_id": dataset_id, **fixed}})
+    assert response.status_code == 201, response.text
+    rendered = client.get(f"{url}/render").json()["cards"]
+    assert rendered[0]["error"] is None
+
+
+def test_a_sort_change_by_patch_is_checked_too(board):
+    client, dataset_id, url = board
+    config = {"dataset_id": dataset_id, "columns": ["name"]}
+    card = client.post(f"{url}/cards", json={"card_type": "table", "config": config}).json()
+    grouped = {"dataset_id": dataset_id, "group_by": [{"column": "name"}], "sort": [{"by": "amount", "direction": "asc"}]}
+    response = client.patch(f"{url}/cards/{card['id']}", json={"config": grouped})
+    assert [e["path"] for e in problem(response, 422, "invalid_card_config")["errors"]] == ["/config/sort/0/by"]
+    assert client.get(f"{url}/cards/{card['id']}").json()["config"] == config
+
+
+@pytest.mark.parametrize("url_value", [
+    "http://:80/logo.png", "http://user@/logo.png", "https://example.com:99999/a.png", "http:///a.png",
+    "https://example.com/a b.png", "https://example.com/a\tb", "https://example.com/\"onerror=\"x",
+    "https://example.com/'x'", "https://example.com/<script>", "https://example.com/a>b",
+    "https://example.com/`x`", "https://example.com/\u0085", "javascript:alert(1)", "//example.com/a.png",
+    "ftp://example.com/a.png", "data:image/png;base64,AAAA", "https://exa mple.com/"])
+def test_image_urls_are_absolute_http_with_a_host_and_no_markup(board, url_value):
+    client, _, url = board
+    response = client.post(f"{url}/cards", json={"card_type": "image", "config": {"url": url_value}})
+    errors = problem(response, 422, "invalid_card_config")["errors"]
+    assert [error["path"] for error in errors] == ["/config/url"]
+    assert _cards_after(client, url) == 0
+
+
+@pytest.mark.parametrize("url_value", [
+    "https://example.com/logo.png", "http://example.com", "https://[::1]:8080/i.png?size=2&x=%20#top",
+    "https://cdn.example.com/a(1).png"])
+def test_good_image_urls_are_kept(board, url_value):
+    client, _, url = board
+    response = client.post(f"{url}/cards", json={"card_type": "image", "config": {"url": url_value}})
+    assert response.status_code == 201, response.text
+    assert client.get(f"{url}/render").json()["cards"][0]["data"]["url"] == url_value
