@@ -13,7 +13,9 @@ from models import dataset_tables, db, schema
 from models.datasets import COLUMN_TYPES
 from models.db import database
 from models.errors import DomainError
-from models.identity import PERMISSIONS, ROLES, ApiToken, Group, Org, Project, ProjectPermission, User
+from models.identity import (
+    PERMISSIONS, ROLES, TOKEN_LIFETIME_MAX, TOKEN_LIFETIME_MIN, ApiToken, Group, Org, Project, ProjectPermission, User,
+)
 
 
 def _store():
@@ -72,7 +74,7 @@ def cmd_create_token(args):
     with database.connection_context(), database.atomic():
         user = User.get_or_none(User.email == args.email) or _fail(f"no user with email {args.email}")
         project = _project(user.org_id, args.project)
-        _, token = ApiToken.issue(user, project)
+        _, token = ApiToken.issue(user, project, args.expires_in)
     _print_identity(user, project, token)
 
 
@@ -90,6 +92,13 @@ def cmd_grant(args):
         ProjectPermission.get_or_create(project=project, permission=args.permission, **subject)
     print(json.dumps({"org": org.name, "project": project.name, "permission": args.permission,
                       **{kind: args.email or args.group for kind in subject}}))
+
+
+def _lifetime(text):
+    """--expires-in: whole seconds within the bounds the API has too."""
+    if not text.isdigit() or not TOKEN_LIFETIME_MIN <= int(text) <= TOKEN_LIFETIME_MAX:
+        raise argparse.ArgumentTypeError(f"expected whole seconds from {TOKEN_LIFETIME_MIN} to {TOKEN_LIFETIME_MAX}")
+    return int(text)
 
 
 def _columns(spec):
@@ -174,6 +183,8 @@ def parser():
     create_token = commands.add_parser("create-token", help="a new token for a user in one project")
     create_token.add_argument("--email", required=True)
     create_token.add_argument("--project", required=True)
+    create_token.add_argument("--expires-in", type=_lifetime, metavar="SECONDS",
+                              help=f"the token lives {TOKEN_LIFETIME_MIN} to {TOKEN_LIFETIME_MAX} seconds (default: until revoked)")
     create_token.set_defaults(run=cmd_create_token)
 
     grant = commands.add_parser("grant", help="grant a project permission to a user or a group")

@@ -310,3 +310,108 @@ def test_good_image_urls_are_kept(board, url_value):
     response = client.post(f"{url}/cards", json={"card_type": "image", "config": {"url": url_value}})
     assert response.status_code == 201, response.text
     assert client.get(f"{url}/render").json()["cards"][0]["data"]["url"] == url_value
+
+
+# --- tokens can expire -----------------------------------------------------------------------
+
+def test_a_token_with_a_lifetime_shows_when_it_expires_and_is_refused_after(world):
+    from models.identity import ApiToken
+
+    from tests.conftest import ApiClient
+
+    _, client = world.user()
+    created = client.post("/tokens", json={"expires_in": 3600})
+    assert created.status_code == 201, created.text
+    token = created.json()
+    listed = {item["id"]: item for item in client.get("/tokens").json()["items"]}
+    assert listed[token["id"]]["expires_at"] == token["expires_at"] is not None
+    assert [item["expires_at"] for item in listed.values() if item["current"]] == [None]
+    limited = ApiClient(client.client, token["token"])
+    assert limited.get("/me").status_code == 200
+    row = ApiToken.get_by_id(token["id"])
+    assert 3590 <= (row.expires_at - row.created_at).total_seconds() <= 3600
+    # Its time has come: moved into the past in the store rather than waited for.
+    ApiToken.update(expires_at=row.created_at).where(ApiToken.id == row.id).execute()
+    response = limited.get("/me")
+    problem(response, 401, "unauthenticated")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert client.get("/me").status_code == 200  # the caller's other token is unaffected
+
+
+def test_a_token_without_a_body_never_expires(world):
+    _, client = world.user()
+    assert client.post("/tokens").json()["expires_at"] is None
+    assert client.post("/tokens", json={}).json()["expires_at"] is None
+
+
+@pytest.mark.parametrize("body", [{"expires_in": 59}, {"expires_in": 31_536_001}, {"expires_in": "3600"},
+                                  {"expires_in": 1.5}, {"lifetime": 60}])
+def test_a_bad_lifetime_is_400_and_issues_nothing(world, body):
+    from models.identity import ApiToken
+
+    _, client = world.user()
+    before = ApiToken.select().count()
+    problem(client.post("/tokens", json=body), 400, "invalid_request")
+    assert ApiToken.select().count() == before
+
+
+def test_create_token_takes_a_lifetime_on_the_command_line(cli, world, http):
+    from models.identity import ApiToken, User
+
+    from tests.conftest import ApiClient
+
+    user = User.create(org=world.org(), email="cli@example.com", role="viewer")
+    done = cli("create-token", "--email", "cli@example.com", "--project", "default", "--expires-in", "120")
+    assert done.returncode == 0, done.stderr
+    token = json.loads(done.stdout)["token"]
+    row = ApiToken.get(ApiToken.user == user.id)
+    assert (row.expires_at - row.created_at).total_seconds() == 120
+    assert ApiClient(http, token).get("/me").status_code == 200
+    for bad in ("59", "abc", "31536001"):
+        refused = cli("create-token", "--email", "cli@example.com", "--project", "default", "--expires-in", bad)
+        assert refused.returncode == 2 and "--expires-in" in refused.stderr and "Traceback" not in refused.stderr
+    assert ApiToken.select().where(ApiToken.user == user.id).count() == 1
+
+
+def test_migration_2_adds_the_expiry_to_a_store_from_before_it(cli, database_url, tmp_path):
+    """A store whose api_token lacks expires_at (as migration 1 made it before) gains it from `init`."""
+    import peewee
+
+    from models import db
+
+    from tests.conftest import BACKEND, POSTGRES_URL, _postgres_schema_url
+
+    if BACKEND == "sqlite":
+        url, cleanup = f"sqlite:///{tmp_path / 'old.db'}", None
+    else:
+        name, url = _postgres_schema_url()
+        cleanup = name
+
+    def run(*args):
+        env = {**os.environ, "DATABASE_URL": url}
+        return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=120)
+
+    try:
+        assert json.loads(run("init").stdout)["applied"] == [1, 2]
+        assert run("create-user", "--org", "old", "--project", "default", "--email", "old@example.com",
+                   "--role", "viewer").returncode == 0
+        old = db.open_database(url)
+        old.execute_sql("ALTER TABLE api_token DROP COLUMN expires_at")
+        old.execute_sql("DELETE FROM schema_version WHERE version = 2")
+        assert "expires_at" not in {c.name for c in old.get_columns("api_token")}
+        old.close()
+
+        upgraded = run("init")
+        assert json.loads(upgraded.stdout) == {"schema_version": 2, "applied": [2]}, upgraded.stderr
+        assert json.loads(run("init").stdout)["applied"] == []
+        store = db.open_database(url)
+        assert "expires_at" in {c.name for c in store.get_columns("api_token")}
+        assert store.execute_sql("SELECT expires_at FROM api_token").fetchall() == [(None,)]
+        store.close()
+        again = run("create-token", "--email", "old@example.com", "--project", "default", "--expires-in", "60")
+        assert again.returncode == 0, again.stderr
+    finally:
+        if cleanup:
+            admin = db.open_database(POSTGRES_URL)
+            admin.execute_sql(f'DROP SCHEMA IF EXISTS "{cleanup}" CASCADE')
+            admin.close()
