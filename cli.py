@@ -224,8 +224,8 @@ def main(argv=None):
         # One line, so that a script reading stderr sees one error per failed command.
         where = "; ".join(f"{error['path'] or '/'}: {error['message']}" for error in exc.errors or [])
         _fail(f"{exc.code}: {exc.detail}" + (f" ({where})" if where else ""), status=1)
-    except OSError as exc:
-        _fail(exc.strerror and f"{exc.filename}: {exc.strerror}" or str(exc), status=1)
+    except OSError as exc:  # a missing file, a directory, a file that cannot be read
+        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), status=1)
 
 
 if __name__ == "__main__":
