@@ -62,6 +62,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/bench_datasets.py --database postgresql
 	$(BIN)/python bench/bench_render.py --database sqlite
 	$(BIN)/python bench/bench_render.py --database postgresql
+	$(BIN)/python bench/bench_cache_memory.py
 
 clean:
 	rm -rf $(VENV) node_modules docs dashboards.db dashboards.db-wal dashboards.db-shm
