@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 
 import framework
 from config import Settings
-from models import db, render
+from models import dataset_tables, db, render
 from models.errors import DomainError
 
 ROOT = pathlib.Path(__file__).resolve().parent
@@ -21,7 +21,9 @@ ROOT = pathlib.Path(__file__).resolve().parent
 def create_app(settings=None):
     settings = settings or Settings.from_env()
     db.bind(settings.database_url, lock_timeout_ms=settings.store_lock_timeout_ms, create=False)
-    render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms)
+    render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms,
+                     cache_bytes=settings.render_cache_bytes)
+    dataset_tables.configure(max_cell_chars=settings.max_cell_chars)
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(
         "openapi.yaml",

@@ -18,6 +18,8 @@ class Settings:
     card_time_budget_ms: int = 5000
     cors_allow_headers: tuple = ("Authorization", "Content-Type", "If-Match", "If-None-Match")
     store_lock_timeout_ms: int = 5000
+    render_cache_bytes: int = 64 * 1024 * 1024
+    max_cell_chars: int = 131_072
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides):
@@ -30,6 +32,8 @@ class Settings:
             "card_time_budget_ms": int(environ.get("CARD_TIME_BUDGET_MS", cls.card_time_budget_ms)),
             "cors_allow_headers": _csv(environ.get("CORS_ALLOW_HEADERS", ",".join(cls.cors_allow_headers))),
             "store_lock_timeout_ms": int(environ.get("STORE_LOCK_TIMEOUT_MS", cls.store_lock_timeout_ms)),
+            "render_cache_bytes": int(environ.get("RENDER_CACHE_BYTES", cls.render_cache_bytes)),
+            "max_cell_chars": int(environ.get("MAX_CELL_CHARS", cls.max_cell_chars)),
         }
         values.update(overrides)
         return cls(**values)

@@ -11,6 +11,8 @@ class UTCDateTime(fields.Field):
     """Stored as naive UTC; shown as RFC 3339 with its offset."""
 
     def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
         return value.replace(tzinfo=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -101,6 +103,7 @@ class TokenSchema(Schema):
     prefix = fields.Str()
     project_id = fields.Int()
     created_at = UTCDateTime()
+    expires_at = UTCDateTime()
     current = fields.Method("_is_current")
 
     def __init__(self, current_token_id=None, **kwargs):

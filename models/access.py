@@ -61,11 +61,12 @@ class Principal:
 
 
 def principal_for_token(token):
-    """The caller behind a bearer token, or Unauthenticated."""
+    """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown)."""
     row = (
         ApiToken.select(ApiToken, User, Project, Org)
         .join(User).switch(ApiToken).join(Project).join(Org)
-        .where(ApiToken.token_hash == ApiToken.hash(token))
+        .where((ApiToken.token_hash == ApiToken.hash(token))
+               & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > utcnow())))
         .first()
     )
     if row is None or row.user.org_id != row.project.org_id:

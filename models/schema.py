@@ -6,6 +6,7 @@ where migration 1 already created the new shape.
 """
 
 import peewee
+from playhouse.migrate import SchemaMigrator, migrate
 
 from models.base import BaseModel, utcnow
 from models.content import Card, Collection, Dashboard, Page, Share
@@ -28,8 +29,17 @@ def _create_tables():
     database.create_tables(TABLES, safe=True)
 
 
+def _add_token_expiry():
+    """api_token.expires_at, on stores created before it existed (migration 1 creates it now)."""
+    table = ApiToken._meta.table_name
+    if "expires_at" not in {column.name for column in database.get_columns(table)}:
+        migrate(SchemaMigrator.from_database(database).add_column(
+            table, "expires_at", peewee.DateTimeField(null=True)))
+
+
 MIGRATIONS = [
     (1, "create the tables", _create_tables),
+    (2, "tokens can expire (api_token.expires_at)", _add_token_expiry),
 ]
 LATEST = MIGRATIONS[-1][0]
 
