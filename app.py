@@ -23,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 import yaml
 
+import telemetry
 from config import Settings
 from models import db, render
 from models.errors import DomainError, InternalError, InvalidRequest, PayloadTooLarge
@@ -268,7 +269,7 @@ def create_app(settings=None):
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(
         "openapi.yaml",
-        resolver=StoreResolver(get_function_from_name),
+        resolver=telemetry.StorelessResolver(StoreResolver(get_function_from_name)),
         strict_validation=True,
         uri_parser_class=QueryParser,
         validate_responses=settings.validate_responses,
@@ -281,6 +282,7 @@ def create_app(settings=None):
     app.add_error_handler(ProblemException, framework_error)
     app.add_error_handler(HTTPException, framework_error)
     app.add_error_handler(Exception, internal_error)
+    telemetry.install(app, settings)
     app.add_middleware(BodyLimit, position=MiddlewarePosition.BEFORE_SECURITY, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -16,6 +16,8 @@ class Settings:
     cors_origins: tuple = field(default_factory=tuple)
     render_workers: int = 8
     card_time_budget_ms: int = 5000
+    metrics_token: str = ""
+    shutdown_timeout_s: int = 30
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides):
@@ -26,6 +28,8 @@ class Settings:
             "cors_origins": _csv(environ.get("CORS_ORIGINS", "")),
             "render_workers": int(environ.get("RENDER_WORKERS", cls.render_workers)),
             "card_time_budget_ms": int(environ.get("CARD_TIME_BUDGET_MS", cls.card_time_budget_ms)),
+            "metrics_token": environ.get("METRICS_TOKEN", cls.metrics_token),
+            "shutdown_timeout_s": int(environ.get("SHUTDOWN_TIMEOUT_S", cls.shutdown_timeout_s)),
         }
         values.update(overrides)
         return cls(**values)

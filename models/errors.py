@@ -237,3 +237,15 @@ class InternalError(DomainError):
     """Raised (or substituted) when the service itself failed; details stay in the server log."""
 
     status, code, title = 500, "internal_error", "Internal Server Error"
+
+
+class StoreUnavailable(DomainError):
+    """Raised when the store does not answer, so the service cannot serve requests now."""
+
+    status, code, title = 503, "store_unavailable", "Service unavailable"
+
+
+class SchemaOutdated(StoreUnavailable):
+    """Raised when the store's schema is not at the version this code expects (run `init`)."""
+
+    code = "schema_outdated"

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import peewee
 from cachetools import LRUCache
 
+import telemetry
 from models import card_queries, card_types
 from models.content import Card, Page
 from models.datasets import Dataset
@@ -81,11 +82,13 @@ class Renderer:
             return None, etag
         with self.lock:
             body = self.pages.get(etag)
+        telemetry.render_cache_lookup("page", hit=body is not None)
         if body is None:
             body = self._render(dashboard, page_number, params, cards, datasets)
             if not any(card["error"] and card["error"]["code"] in TRANSIENT for card in body["cards"]):
                 with self.lock:
                     self.pages[etag] = body
+                telemetry.render_cache_size("page", self.pages.currsize)
         return body, etag
 
     def _render(self, dashboard, page_number, params, cards, datasets):
@@ -124,6 +127,8 @@ class Renderer:
                     results[key] = self.cache[key]
                 elif key not in pending:
                     pending[key] = (query, count)
+        for key, _, _ in asks:
+            telemetry.render_cache_lookup("query", hit=key in results)
         futures = {key: self.pool.submit(self._fetch, query, count) for key, (query, count) in pending.items()}
         wait(futures.values(), timeout=self.budget + 1)
         for key, future in futures.items():
@@ -131,10 +136,11 @@ class Renderer:
             if not isinstance(results[key], CardError):
                 with self.lock:
                     self.cache[key] = results[key]
+        telemetry.render_cache_size("query", self.cache.currsize)
         return results
 
     def _fetch(self, query, count):
-        with database.connection_context(), _deadline(self.budget):
+        with telemetry.card_query(QueryTimeout), database.connection_context(), _deadline(self.budget):
             return query.count() if count else {"columns": query.columns, "rows": query.fetch()}
 
 

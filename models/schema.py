@@ -11,6 +11,7 @@ from models.base import BaseModel, utcnow
 from models.content import Card, Collection, Dashboard, Page, Share
 from models.datasets import Dataset
 from models.db import database, is_sqlite
+from models.errors import SchemaOutdated, StoreUnavailable
 from models.identity import ApiToken, Group, GroupMember, Org, Project, ProjectPermission, User
 
 TABLES = [
@@ -69,3 +70,17 @@ def truncate_all():
         for model in TABLES:
             model.delete().execute()
     database.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def ready_version():
+    """The store's schema version when the store answers and is current; the service is not
+    ready otherwise (StoreUnavailable, SchemaOutdated)."""
+    try:
+        with database.connection_context():
+            version = current_version()
+    except (peewee.PeeweeException, ValueError) as exc:  # the pool's "too many connections" is a ValueError
+        raise StoreUnavailable(f"The store does not answer: {type(exc).__name__}.") from exc
+    if version != LATEST:
+        raise SchemaOutdated(f"The store's schema is at version {version}, this code needs {LATEST}; "
+                             "run `dashboards-api init`.")
+    return version
