@@ -143,6 +143,8 @@ def cmd_demo(args):
 def _metrics_directory(workers):
     """Where N worker processes keep their metrics for any one of them to sum: a fresh directory
     for this server's lifetime, unless PROMETHEUS_MULTIPROC_DIR names one already."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == "":
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]  # set but empty: prometheus_client would write to the cwd
     if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         yield
         return

@@ -62,7 +62,8 @@ class Process:
         command = [part.replace("{port}", str(self.port)) for part in command]
         # stderr to a file, not a pipe: the request log lines would fill a pipe and stall the server.
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
+        env = {**{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}, **env}
+        self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                         stderr=self.log, start_new_session=True)
         deadline = time.monotonic() + startup_s
         while True:
@@ -98,7 +99,7 @@ class Process:
 def api_server(database_url, workers=1):
     return Process([sys.executable, "-m", "cli", "serve", "--port", "{port}", "--workers", str(workers),
                     "--log-level", "warning"],
-                   {"DATABASE_URL": database_url, "PROMETHEUS_MULTIPROC_DIR": ""}, "/api/health")
+                   {"DATABASE_URL": database_url}, "/api/health")
 
 
 def uvicorn_server(factory, env):
