@@ -71,7 +71,7 @@ def install(app, settings):
     if os.environ.get(MULTIPROC_ENV):
         # A stopped worker's live gauges (in-flight requests, pool, caches) must stop counting.
         atexit.register(multiprocess.mark_process_dead, os.getpid())
-    # Outermost, so that it sees the final status of every answer, errors included.
+    # Outside the error mapping, so that it sees the final status of every answer, errors included.
     app.add_middleware(RequestTelemetry, position=MiddlewarePosition.BEFORE_EXCEPTION)
 
 
