@@ -11,6 +11,7 @@ from connexion.utils import get_function_from_name
 from starlette.exceptions import HTTPException
 
 import framework
+import telemetry
 from config import Settings
 from models import dataset_tables, db, render
 from models.errors import DomainError
@@ -27,7 +28,7 @@ def create_app(settings=None):
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(
         "openapi.yaml",
-        resolver=framework.StoreResolver(get_function_from_name),
+        resolver=telemetry.StorelessResolver(framework.StoreResolver(get_function_from_name)),
         strict_validation=True,
         uri_parser_class=framework.QueryParser,
         validate_responses=settings.validate_responses,
@@ -40,6 +41,7 @@ def create_app(settings=None):
     app.add_error_handler(ProblemException, framework_error)
     app.add_error_handler(HTTPException, framework_error)
     app.add_error_handler(Exception, framework.internal_error)
+    telemetry.install(app, settings)
     app.add_middleware(framework.BodyLimit, position=MiddlewarePosition.BEFORE_SECURITY,
                        max_bytes=settings.max_body_bytes)
     # Inserted before the exception layer first, so it stays outermost: it sees every answer,

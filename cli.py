@@ -4,9 +4,11 @@ Commands that create identities print exactly one JSON line, for scripts to read
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 
 import peewee
@@ -179,14 +181,37 @@ def _check_store(settings):
         _fail(f"the store {state}, this code needs version {schema.LATEST}; run `dashboards-api init` first")
 
 
+@contextlib.contextmanager
+def _metrics_directory(workers):
+    """Where N worker processes keep their metrics for any one of them to sum: a fresh directory
+    for this server's lifetime, unless PROMETHEUS_MULTIPROC_DIR names one already."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == "":
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]  # set but empty: prometheus_client would write to the cwd
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="dashboards-api-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # inherited by the workers uvicorn starts
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
 def cmd_serve(args):
     import uvicorn
 
-    _check_store(Settings.from_env())
+    settings = Settings.from_env()
+    _check_store(settings)
     base = f"http://{args.host}:{args.port}"
     print(f"Dashboards API at {base}/api  (docs: {base}/api/ui/, spec: {base}/api/openapi.json)", flush=True)
-    uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, lifespan="on", log_level=args.log_level, server_header=False)
+    with _metrics_directory(args.workers):
+        # The app logs one JSON line per request itself, so uvicorn's access log is off. On
+        # SIGTERM uvicorn stops accepting and lets requests in flight finish, for at most the
+        # shutdown timeout.
+        uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, lifespan="on", log_level=args.log_level, access_log=False,
+                    timeout_graceful_shutdown=settings.shutdown_timeout_s, server_header=False)
 
 
 def parser():

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 import peewee
 from cachetools import LRUCache
 
+import telemetry
 from models import card_queries, card_types
 from models.content import Card, Page
 from models.datasets import Dataset
@@ -144,11 +145,13 @@ class Renderer:
         if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
             return None, etag
         payload = self.cache.get("page:" + etag)
+        telemetry.render_cache_lookup("page", hit=payload is not None)
         if payload is None:
             body = self._render(dashboard, page_number, params, cards, datasets)
             payload = encode(body)
             if not any(card["error"] and card["error"]["code"] in TRANSIENT for card in body["cards"]):
                 self.cache.put("page:" + etag, payload)
+                telemetry.render_cache_bytes(self.cache.bytes)
         return payload, etag
 
     def _render(self, dashboard, page_number, params, cards, datasets):
@@ -185,6 +188,7 @@ class Renderer:
             if key in results or key in pending:
                 continue
             cached = self.cache.get("result:" + key)
+            telemetry.render_cache_lookup("query", hit=cached is not None)
             if cached is not None:
                 results[key] = json.loads(cached)
             else:
@@ -198,11 +202,12 @@ class Renderer:
             else:
                 results[key], payload = outcome
                 self.cache.put("result:" + key, payload)
+        telemetry.render_cache_bytes(self.cache.bytes)
         return results
 
     def _fetch(self, query, count):
         """The result and its encoding (encoded in the worker, off the request's thread)."""
-        with database.connection_context(), _deadline(self.budget):
+        with telemetry.card_query(QueryTimeout), database.connection_context(), _deadline(self.budget):
             result = query.count() if count else {"columns": query.columns, "rows": query.fetch()}
         try:
             return result, encode(result)

@@ -11,7 +11,8 @@ from playhouse.migrate import SchemaMigrator, migrate
 from models.base import BaseModel, utcnow
 from models.content import Card, Collection, Dashboard, Page, Share
 from models.datasets import Dataset
-from models.db import database, is_sqlite
+from models.db import connected, database, is_sqlite
+from models.errors import SchemaOutdated
 from models.identity import ApiToken, Group, GroupMember, Org, Project, ProjectPermission, User
 
 TABLES = [
@@ -79,3 +80,14 @@ def truncate_all():
         for model in TABLES:
             model.delete().execute()
     database.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def ready_version():
+    """The store's schema version when the store answers and is current; the service is not
+    ready otherwise (ServiceUnavailable, SchemaOutdated)."""
+    with connected():
+        version = current_version()
+    if version != LATEST:
+        raise SchemaOutdated(f"The store's schema is at version {version}, this code needs {LATEST}; "
+                             "run `dashboards-api init`.")
+    return version
