@@ -58,6 +58,8 @@ contract: $(VENV)/.test-deps
 
 # Benchmarks, not tests: the figures of the README's performance section (a few minutes each).
 bench: $(VENV)/.test-deps
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_datasets.py --database sqlite
 	$(BIN)/python bench/bench_datasets.py --database postgresql
 	$(BIN)/python bench/bench_render.py --database sqlite

@@ -11,8 +11,9 @@ from connexion.utils import get_function_from_name
 from starlette.exceptions import HTTPException
 
 import framework
+import telemetry
 from config import Settings
-from models import db, render
+from models import dataset_tables, db, render
 from models.errors import DomainError
 
 ROOT = pathlib.Path(__file__).resolve().parent
@@ -21,11 +22,13 @@ ROOT = pathlib.Path(__file__).resolve().parent
 def create_app(settings=None):
     settings = settings or Settings.from_env()
     db.bind(settings.database_url, lock_timeout_ms=settings.store_lock_timeout_ms, create=False)
-    render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms)
+    render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms,
+                     cache_bytes=settings.render_cache_bytes)
+    dataset_tables.configure(max_cell_chars=settings.max_cell_chars)
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(
         "openapi.yaml",
-        resolver=framework.StoreResolver(get_function_from_name),
+        resolver=telemetry.StorelessResolver(framework.StoreResolver(get_function_from_name)),
         strict_validation=True,
         uri_parser_class=framework.QueryParser,
         validate_responses=settings.validate_responses,
@@ -38,6 +41,7 @@ def create_app(settings=None):
     app.add_error_handler(ProblemException, framework_error)
     app.add_error_handler(HTTPException, framework_error)
     app.add_error_handler(Exception, framework.internal_error)
+    telemetry.install(app, settings)
     app.add_middleware(framework.BodyLimit, position=MiddlewarePosition.BEFORE_SECURITY,
                        max_bytes=settings.max_body_bytes)
     # Inserted before the exception layer first, so it stays outermost: it sees every answer,

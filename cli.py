@@ -4,32 +4,38 @@ Commands that create identities print exactly one JSON line, for scripts to read
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 
 import peewee
 
 from config import Settings
-from models import db, schema
+from models import dataset_tables, db, schema
 from models.datasets import COLUMN_TYPES
 from models.db import database
 from models.errors import DomainError
-from models.identity import PERMISSIONS, ROLES, ApiToken, Group, Org, Project, ProjectPermission, User
+from models.identity import (
+    PERMISSIONS, ROLES, TOKEN_LIFETIME_MAX, TOKEN_LIFETIME_MIN, ApiToken, Group, Org, Project, ProjectPermission, User,
+)
 
 
 def _store():
-    db.bind(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    db.bind(settings.database_url)
+    dataset_tables.configure(max_cell_chars=settings.max_cell_chars)
 
 
 def _print_identity(user, project, token):
     print(json.dumps({"user_id": user.id, "org": project.org.name, "project": project.name, "token": token}))
 
 
-def _fail(message):
+def _fail(message, status=2):
     print(f"dashboards-api: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(status)
 
 
 def _project(org, name):
@@ -73,7 +79,7 @@ def cmd_create_token(args):
     with database.connection_context(), database.atomic():
         user = User.get_or_none(User.email == args.email) or _fail(f"no user with email {args.email}")
         project = _project(user.org_id, args.project)
-        _, token = ApiToken.issue(user, project)
+        _, token = ApiToken.issue(user, project, args.expires_in)
     _print_identity(user, project, token)
 
 
@@ -93,6 +99,13 @@ def cmd_grant(args):
                       **{kind: args.email or args.group for kind in subject}}))
 
 
+def _lifetime(text):
+    """--expires-in: whole seconds within the bounds the API has too."""
+    if not text.isdigit() or not TOKEN_LIFETIME_MIN <= int(text) <= TOKEN_LIFETIME_MAX:
+        raise argparse.ArgumentTypeError(f"expected whole seconds from {TOKEN_LIFETIME_MIN} to {TOKEN_LIFETIME_MAX}")
+    return int(text)
+
+
 def _columns(spec):
     """`name:type,name:type` from --columns."""
     columns = []
@@ -109,10 +122,17 @@ class Progress:
 
     def __init__(self):
         self.started = time.perf_counter()
+        self.shown = False
 
     def __call__(self, rows):
+        self.shown = True
         rate = rows / max(time.perf_counter() - self.started, 1e-9)
         print(f"\rimported {rows:,} rows ({rate:,.0f} rows/s)", end="", file=sys.stderr, flush=True)
+
+    def end(self):
+        """End the status line, so that what follows (an error, say) starts a line of its own."""
+        if self.shown:
+            print(file=sys.stderr)
 
 
 def cmd_import_csv(args):
@@ -120,11 +140,14 @@ def cmd_import_csv(args):
 
     _store()
     columns = _columns(args.columns) if args.columns else None
+    progress = Progress()
     with database.connection_context():
         _, project = _existing(args.org, args.project)
-        dataset = import_csv(project, args.name, args.file, columns=columns, progress=Progress(),
-                             description=args.description)
-    print(file=sys.stderr)
+        try:
+            dataset = import_csv(project, args.name, args.file, columns=columns, progress=progress,
+                                 description=args.description)
+        finally:
+            progress.end()
     print(json.dumps({"dataset_id": dataset.id, "name": dataset.name, "row_count": dataset.row_count,
                       "version": dataset.version, "columns": [{"name": c["name"], "type": c["type"]} for c in dataset.columns]}))
 
@@ -158,14 +181,37 @@ def _check_store(settings):
         _fail(f"the store {state}, this code needs version {schema.LATEST}; run `dashboards-api init` first")
 
 
+@contextlib.contextmanager
+def _metrics_directory(workers):
+    """Where N worker processes keep their metrics for any one of them to sum: a fresh directory
+    for this server's lifetime, unless PROMETHEUS_MULTIPROC_DIR names one already."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == "":
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]  # set but empty: prometheus_client would write to the cwd
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="dashboards-api-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # inherited by the workers uvicorn starts
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
 def cmd_serve(args):
     import uvicorn
 
-    _check_store(Settings.from_env())
+    settings = Settings.from_env()
+    _check_store(settings)
     base = f"http://{args.host}:{args.port}"
     print(f"Dashboards API at {base}/api  (docs: {base}/api/ui/, spec: {base}/api/openapi.json)", flush=True)
-    uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, lifespan="on", log_level=args.log_level, server_header=False)
+    with _metrics_directory(args.workers):
+        # The app logs one JSON line per request itself, so uvicorn's access log is off. On
+        # SIGTERM uvicorn stops accepting and lets requests in flight finish, for at most the
+        # shutdown timeout.
+        uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, lifespan="on", log_level=args.log_level, access_log=False,
+                    timeout_graceful_shutdown=settings.shutdown_timeout_s, server_header=False)
 
 
 def parser():
@@ -185,6 +231,8 @@ def parser():
     create_token = commands.add_parser("create-token", help="a new token for a user in one project")
     create_token.add_argument("--email", required=True)
     create_token.add_argument("--project", required=True)
+    create_token.add_argument("--expires-in", type=_lifetime, metavar="SECONDS",
+                              help=f"the token lives {TOKEN_LIFETIME_MIN} to {TOKEN_LIFETIME_MAX} seconds (default: until revoked)")
     create_token.set_defaults(run=cmd_create_token)
 
     grant = commands.add_parser("grant", help="grant a project permission to a user or a group")
@@ -221,13 +269,11 @@ def main(argv=None):
     try:
         args.run(args)
     except DomainError as exc:
-        print(f"dashboards-api: {exc.code}: {exc.detail}", file=sys.stderr)
-        for error in exc.errors or []:
-            print(f"  {error['path'] or '/'}: {error['message']}", file=sys.stderr)
-        raise SystemExit(1) from None
-    except OSError as exc:
-        print(f"dashboards-api: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+        # One line, so that a script reading stderr sees one error per failed command.
+        where = "; ".join(f"{error['path'] or '/'}: {error['message']}" for error in exc.errors or [])
+        _fail(f"{exc.code}: {exc.detail}" + (f" ({where})" if where else ""), status=1)
+    except OSError as exc:  # a missing file, a directory, a file that cannot be read
+        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), status=1)
 
 
 if __name__ == "__main__":

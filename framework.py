@@ -153,6 +153,8 @@ def _json_response(result):
 
     Strict JSON only: a non-finite number raises here (a logged 500), never reaches a client.
     """
+    if isinstance(result, Response):  # already encoded by the handler (a render answer)
+        return result
     body, status, headers = result, 200, {}
     if isinstance(result, tuple):
         body, status, *rest = result

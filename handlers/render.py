@@ -1,4 +1,5 @@
 from connexion import NoContent
+from starlette.responses import Response
 
 from models import render
 from models.access import dashboard_for
@@ -18,7 +19,9 @@ def render_public_dashboard(slug, page, param=None, if_none_match=None):
 
 
 def _answer(dashboard, page, param, if_none_match, headers=None):
-    body, etag = render.renderer().render(dashboard, page, param or {}, if_none_match)
-    if body is None:
-        return NoContent, 304, {"ETag": etag, **(headers or {})}
-    return body, 200, {"ETag": etag, **(headers or {})}
+    payload, etag = render.renderer().render(dashboard, page, param or {}, if_none_match)
+    headers = {"ETag": etag, **(headers or {})}
+    if payload is None:
+        return NoContent, 304, headers
+    # The renderer keeps answers encoded; they go out as they are, not decoded and encoded again.
+    return Response(payload, headers=headers, media_type="application/json")

@@ -14,7 +14,9 @@ from models.identity import GroupMember, User
 
 def utc(value):
     """Stored as naive UTC; shown as RFC 3339 with its offset (`Z`), to the millisecond."""
-    return value.isoformat(timespec="milliseconds") + "Z"
+    if value is None:
+        return None
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 class UTCDateTime(fields.Field):
@@ -108,6 +110,7 @@ class TokenSchema(Schema):
     prefix = fields.Str()
     project_id = fields.Int()
     created_at = UTCDateTime()
+    expires_at = UTCDateTime()
     current = fields.Method("_is_current")
 
     def __init__(self, current_token_id=None, **kwargs):

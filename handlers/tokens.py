@@ -10,8 +10,8 @@ def list_tokens(user):
     return {"items": serializers.tokens(user).dump(rows)}
 
 
-def create_token(user):
-    row, token = ApiToken.issue(user.user_id, user.project_id)
+def create_token(user, body=None):
+    row, token = ApiToken.issue(user.user_id, user.project_id, (body or {}).get("expires_in"))
     return located({**serializers.tokens(user, many=False).dump(row), "token": token}, f"/tokens/{row.id}")
 
 

@@ -60,17 +60,17 @@ class Principal:
         return self.role in ("editor", "admin")
 
 
-_TOKEN = Prepared(lambda token_hash: (
+_TOKEN = Prepared(lambda token_hash, now: (
     ApiToken.select(ApiToken, User, Project, Org)
     .join(User).switch(ApiToken).join(Project).join(Org)
-    .where(ApiToken.token_hash == token_hash)
+    .where((ApiToken.token_hash == token_hash) & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > now)))
     .limit(1)
 ))
 
 
 def principal_for_token(token):
-    """The caller behind a bearer token, or Unauthenticated."""
-    row = _TOKEN.first(ApiToken.hash(token))
+    """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown)."""
+    row = _TOKEN.first(ApiToken.hash(token), ApiToken.expires_at.db_value(utcnow()))
     if row is None or row.user.org_id != row.project.org_id:
         raise Unauthenticated()
     return load_principal(row.user, row.project, token_id=row.id)

@@ -10,6 +10,7 @@ import json
 from collections import namedtuple
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
@@ -83,6 +84,26 @@ def validate_config(card_type, config, path="/config"):
             f"The {card_type} card config is invalid.",
             errors=[{"path": pointer, "message": message} for pointer, message in ordered],
         )
+    rule_errors = [{"path": _pointer(path, parts), "message": message}
+                   for parts, message in _RULES.get(card_type, lambda _: [])(config)]
+    if rule_errors:
+        raise InvalidCardConfig(f"The {card_type} card config is invalid.", errors=rule_errors)
+
+
+def _image_rules(config):
+    """What the image schema's URL pattern cannot state: a real host and a valid port."""
+    try:
+        parts = urlsplit(config["url"])
+        if not parts.hostname:
+            return [(["url"], "the URL needs a host.")]
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError as exc:
+        return [(["url"], f"not a valid URL: {exc}.")]
+    return []
+
+
+# Checks a card type's schema cannot state, run once its schema passes: [(path parts, message)].
+_RULES = {"image": _image_rules}
 
 
 def referenced_names(card_type, config, path="/config"):
@@ -141,4 +162,7 @@ def _message(error):
     # jsonschema drops the path of errors from a plain `false` schema.
     if error.validator == "not" and error.validator_value == {}:
         return error.schema.get("description", "is not allowed here.")
+    # A URL's pattern is unreadable in a message; the field's description says what is wanted.
+    if error.validator == "pattern" and error.schema.get("format") == "uri" and "description" in error.schema:
+        return f"does not fit: {error.schema['description']}"
     return error.message

@@ -1,11 +1,13 @@
 """Cards: configs checked against their card type and the project's data, placed on a page."""
 
+from models import card_queries
 from models.card_types import DEFAULT_SIZES, referenced_names, validate_config
 from models.content import Card
 from models.datasets import Dataset
-from models.errors import CardNotFound, InvalidCardConfig
+from models.errors import CardNotFound, InvalidCardConfig, InvalidQuery
 from models.layout import free_spot, place
 from models.pages import page_at
+from models.query import compile_query
 
 
 def card_on(dashboard, card_id):
@@ -27,11 +29,28 @@ def check_config(dashboard, card_type, config, path="/config"):
             known = {column["name"] for column in dataset.columns}
             errors += [{"path": pointer, "message": f"dataset {dataset.id} has no column {name!r}"}
                        for pointer, name in names["columns"] if name not in known]
+            if not errors:
+                errors += _sort_errors(card_type, config, dataset, path)
     parameters = {parameter["name"] for parameter in dashboard.parameters}
     errors += [{"path": pointer, "message": f"the dashboard has no parameter {name!r}"}
                for pointer, name in names["parameters"] if name not in parameters]
     if errors:
         raise InvalidCardConfig(f"The {card_type} card config names what does not exist.", errors=errors)
+
+
+def _sort_errors(card_type, config, dataset, path):
+    """`sort.by` must name an output of the card's query (a column, a dimension, a metric's name),
+    found by compiling the query as the render would, so the two can never disagree."""
+    errors = []
+    for ask in card_queries.queries(card_type, config).values():
+        if ask.count or "sort" not in ask.spec:
+            continue
+        try:
+            compile_query(dataset, ask.spec, {})
+        except InvalidQuery as exc:
+            errors += [{"path": path + error["path"], "message": error["message"]}
+                       for error in exc.errors if error["path"].startswith("/sort/")]
+    return errors
 
 
 def add_card(dashboard, card_type, config, page_number=1, layout=None):

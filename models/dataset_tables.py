@@ -31,11 +31,27 @@ INFER_SAMPLE_ROWS = 1000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 ROW_ID = "_rid"
 
+# A cell (a CSV field, or a string in JSON rows) holds at most this many characters; set from
+# MAX_CELL_CHARS by configure(). The csv module's own field limit is raised far above it, so that
+# this module, not the csv module, refuses a long cell and names its row and column.
+MAX_CELL_CHARS = 131_072
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+
 _KEY_RE = re.compile(r"^c[0-9]+$")
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")
 _NUMBER_RE = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _DATETIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}.*)?$")
+
+
+def configure(max_cell_chars):
+    """Set the longest cell accepted (called once by create_app and the command line)."""
+    global MAX_CELL_CHARS
+    MAX_CELL_CHARS = max_cell_chars
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT, 2 * max_cell_chars))
+
+
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 
 
 def pointer(*parts):
@@ -291,6 +307,8 @@ class _RowChecker:
         out = []
         for column, value in zip(self.columns, values):
             try:
+                if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                    raise ValueError(f"longer than {MAX_CELL_CHARS:,} characters ({len(value):,})")
                 out.append(storage_value(column["type"], coerce_value(column["type"], value), self.sqlite))
             except ValueError as exc:
                 self.errors.append({"path": pointer("rows", index, column["name"]), "message": str(exc)})
@@ -389,13 +407,13 @@ def iter_csv_rows(text_stream, columns):
 
     An empty field is NULL. Open files with newline="" so quoted newlines survive.
     """
-    reader = csv.reader(text_stream)
-    header = next(reader, None)
+    reader = csv.reader(text_stream, strict=True)
+    header = _next_record(reader, "/header")
     if header is None:
         raise InvalidRows("The CSV is empty.", errors=[{"path": "/header", "message": "no header line"}])
     order = _header_order(header, columns)
     index = 0
-    for record in reader:
+    while (record := _next_record(reader, pointer("rows", index))) is not None:
         if not record:
             continue  # blank line
         if len(record) != len(order):
@@ -405,6 +423,19 @@ def iter_csv_rows(text_stream, columns):
             }])
         yield [record[j] or None for j in order]
         index += 1
+
+
+def _next_record(reader, path):
+    """The reader's next record or None at the end; a malformed line, or bytes that are not
+    UTF-8 in a file, become InvalidRows at `path` (where the next record would be)."""
+    try:
+        return next(reader, None)
+    except csv.Error as exc:
+        raise InvalidRows("A CSV line is malformed.", errors=[
+            {"path": path, "message": f"{exc} (line {reader.line_num + 1})"}]) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidRows("The CSV is not valid UTF-8.", errors=[
+            {"path": path, "message": f"{exc.reason}: byte 0x{exc.object[exc.start]:02x} after line {reader.line_num}"}]) from None
 
 
 def csv_body_rows(data, columns):
@@ -443,11 +474,14 @@ def infer_columns(header, sample_rows):
 
 def _sample_columns(path, sample_rows):
     with open(path, newline="", encoding="utf-8-sig") as stream:
-        reader = csv.reader(stream)
-        header = next(reader, None)
+        reader = csv.reader(stream, strict=True)
+        header = _next_record(reader, "/header")
         if header is None:
             raise InvalidRows("The CSV is empty.", errors=[{"path": "/header", "message": "no header line"}])
-        return infer_columns(header, islice(reader, sample_rows))
+        sample = []
+        while len(sample) < sample_rows and (record := _next_record(reader, pointer("rows", len(sample)))) is not None:
+            sample.append(record)
+        return infer_columns(header, sample)
 
 
 def import_csv(project, name, path, columns=None, progress=None, description="",

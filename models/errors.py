@@ -252,3 +252,9 @@ class ServiceUnavailable(DomainError):
 
     def __init__(self, detail=None, *, retry_after=1, **kw):
         super().__init__(detail, headers={"Retry-After": str(retry_after)}, **kw)
+
+
+class SchemaOutdated(ServiceUnavailable):
+    """Raised when the store's schema is not at the version this code expects (run `init`)."""
+
+    code = "schema_outdated"

@@ -10,6 +10,7 @@ from models.errors import CardPositionConflict, InvalidLayout
 
 COLUMNS = 24
 MAX_HEIGHT = 1000
+MAX_CONFLICTS = 50  # pairs listed in a card_position_conflict; conflict_count has them all
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,47 +79,86 @@ def check_bounds(layout, path=""):
         raise InvalidLayout("The layout does not fit the 24-column grid.", errors=errors)
 
 
-def find_overlaps(rects):
-    """Every pair of overlapping rects, as `(card_id, other_card_id)`.
+def overlaps(a, b):
+    """Whether two rects share a cell (rects that only touch do not)."""
+    return (a.w > 0 and a.h > 0 and b.w > 0 and b.h > 0
+            and a.x < b.right and b.x < a.right and a.y < b.bottom and b.y < a.bottom)
 
-    A sweep over y keeps, for each grid column, the rects active at the sweep line. A new
-    rect meets exactly the active rects in its columns, and each pair shares at most 24 columns,
-    so the work is O(n log n + k) for k overlapping pairs on the 24-column grid. Ends are handled
-    before starts at the same y, so rects that only touch do not overlap.
+
+def _sweep(rects):
+    """For each rect as the sweep line reaches its top: (its index, the active cells of its columns).
+
+    A sweep over y keeps, for each grid column, the rects active at the sweep line. A new rect
+    meets exactly the active rects in its columns, and each pair shares at most 24 columns, so
+    the work is O(n log n + k) for k overlapping pairs on the 24-column grid. Ends are handled
+    before starts at the same y, so rects that only touch do not overlap. The consumer reads the
+    cells before the rect joins them, and nothing here grows with the number of pairs.
     """
-    rects = [rect for rect in rects if rect.w > 0 and rect.h > 0]
     events = sorted(
         [(rect.y, 1, index) for index, rect in enumerate(rects)]
         + [(rect.bottom, 0, index) for index, rect in enumerate(rects)]
     )
     active = {}  # column -> {index: None}, an insertion-ordered set
-    pairs = {}
     for _, is_start, index in events:
         columns = range(rects[index].x, rects[index].right)
         if not is_start:
             for column in columns:
                 del active[column][index]
             continue
-        for column in columns:
-            cell = active.setdefault(column, {})
-            pairs.update(((other, index), None) for other in cell)
+        cells = [active.setdefault(column, {}) for column in columns]
+        yield index, cells
+        for cell in cells:
             cell[index] = None
-    return [(rects[a].card_id, rects[b].card_id) for a, b in pairs]
+
+
+def _drawn(rects):
+    return [rect for rect in rects if rect.w > 0 and rect.h > 0]
+
+
+def find_overlaps(rects):
+    """Every pair of overlapping rects, as `(card_id, other_card_id)`."""
+    rects = _drawn(rects)
+    pairs = []
+    for index, cells in _sweep(rects):
+        others = dict.fromkeys(other for cell in cells for other in cell)
+        pairs += [(rects[other].card_id, rects[index].card_id) for other in others]
+    return pairs
+
+
+def overlap_summary(rects, keep=MAX_CONFLICTS):
+    """(the first `keep` pairs `find_overlaps` would list, how many pairs overlap in all).
+
+    Counting takes one set of the rects a rect meets at a time, so 500 stacked cards (124,750
+    pairs) cost O(n) memory, not O(n²).
+    """
+    rects = _drawn(rects)
+    kept, total = [], 0
+    for index, cells in _sweep(rects):
+        total += len(set().union(*cells))
+        if len(kept) < keep:
+            others = dict.fromkeys(other for cell in cells for other in cell)
+            kept += [(rects[other].card_id, rects[index].card_id) for other in others][:keep - len(kept)]
+    return kept, total
 
 
 def raise_on_overlaps(rects):
-    """Raise CardPositionConflict naming every overlapping pair among `rects`."""
-    pairs = find_overlaps(rects)
-    if pairs:
-        raise overlap_conflict(pairs)
+    """Raise CardPositionConflict naming the overlapping pairs among `rects` (the first MAX_CONFLICTS)."""
+    pairs, total = overlap_summary(rects)
+    if total:
+        raise overlap_conflict(pairs, total)
 
 
-def overlap_conflict(pairs):
-    """The CardPositionConflict naming each `(card_id, other_card_id)` pair."""
-    described = ", ".join(f"{'the new card' if a is None else a} and {b}" for a, b in pairs)
+def overlap_conflict(pairs, total=None):
+    """The CardPositionConflict naming the first MAX_CONFLICTS `(card_id, other_card_id)` pairs of
+    `total` (default: all of `pairs`)."""
+    total = len(pairs) if total is None else total
+    shown = pairs[:MAX_CONFLICTS]
+    described = ", ".join(f"{'the new card' if a is None else a} and {b}" for a, b in shown)
+    more = f", and {total - len(shown)} more pair(s)" if total > len(shown) else ""
     return CardPositionConflict(
-        f"Cards would overlap: {described}.",
-        conflicts=[{"card_id": a, "other_card_id": b} for a, b in pairs],
+        f"Cards would overlap: {described}{more}.",
+        conflicts=[{"card_id": a, "other_card_id": b} for a, b in shown],
+        conflict_count=total,
     )
 
 

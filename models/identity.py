@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 import peewee
 
@@ -12,6 +13,8 @@ from models.errors import GroupNameTaken, TokenNotFound, UserNotFound
 ROLES = ("viewer", "editor", "admin")
 PERMISSIONS = ("dashboard.view", "dashboard.edit", "dataset.edit")
 TOKEN_PREFIX = "dba_"
+# Bounds of a token's lifetime in seconds, when it has one: a minute to a year.
+TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX = 60, 365 * 24 * 3600
 
 
 class Org(BaseModel):
@@ -96,16 +99,23 @@ class ApiToken(BaseModel):
     token_hash = peewee.CharField(max_length=64, unique=True)
     prefix = peewee.CharField(max_length=16)
     created_at = peewee.DateTimeField(default=utcnow)
+    expires_at = peewee.DateTimeField(null=True)  # null: never (schema migration 2 added it)
 
     @staticmethod
     def hash(token):
         return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
     @classmethod
-    def issue(cls, user, project):
-        """Create a token for `user` in `project`; the plain token is returned once, never stored."""
+    def issue(cls, user, project, expires_in=None):
+        """Create a token for `user` in `project`, valid for `expires_in` seconds (None: until
+        revoked); the plain token is returned once, never stored."""
+        if expires_in is not None and not TOKEN_LIFETIME_MIN <= expires_in <= TOKEN_LIFETIME_MAX:
+            raise ValueError(f"a token lives {TOKEN_LIFETIME_MIN} to {TOKEN_LIFETIME_MAX} seconds")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = cls.create(user=user, project=project, token_hash=cls.hash(token), prefix=token[:12])
+        now = utcnow()
+        expires_at = None if expires_in is None else now + timedelta(seconds=expires_in)
+        row = cls.create(user=user, project=project, token_hash=cls.hash(token), prefix=token[:12],
+                         created_at=now, expires_at=expires_at)
         return row, token
 
     @classmethod

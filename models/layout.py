@@ -10,7 +10,9 @@ from collections import defaultdict
 from models.base import utcnow
 from models.content import Card, Page
 from models.errors import InvalidLayout
-from models.grid import Rect, bounds_errors, check_bounds, find_overlaps, first_free_spot, overlap_conflict
+from models.grid import (
+    MAX_CONFLICTS, Rect, bounds_errors, check_bounds, first_free_spot, overlap_conflict, overlap_summary, overlaps,
+)
 
 GEOMETRY = ("x", "y", "w", "h")
 
@@ -30,8 +32,8 @@ def place(page, layout, card_id=None, path="/layout"):
     """The layout for a card put on `page` at `layout`: 422 off the grid, 409 on another card."""
     check_bounds(layout, path)
     rect = Rect(card_id, *(layout[name] for name in GEOMETRY))
-    pairs = find_overlaps([rect, *page_rects(page, excluding=card_id)])
-    hits = [a if b == card_id else b for a, b in pairs if card_id in (a, b)]
+    others = sorted(page_rects(page, excluding=card_id), key=lambda other: (other.y, other.x, other.card_id))
+    hits = [other.card_id for other in others if overlaps(rect, other)]
     if hits:
         raise overlap_conflict([(card_id, other) for other in hits])
     return dict(zip(GEOMETRY, (rect.x, rect.y, rect.w, rect.h)))
@@ -91,6 +93,9 @@ def _check_overlaps(cards, page_ids):
     for card in cards:
         if card.page_id in page_ids:
             by_page[card.page_id].append(rect_of(card))
-    pairs = [pair for page_id in sorted(by_page) for pair in find_overlaps(by_page[page_id])]
-    if pairs:
-        raise overlap_conflict(pairs)
+    pairs, total = [], 0
+    for page_id in sorted(by_page):
+        kept, count = overlap_summary(by_page[page_id], keep=MAX_CONFLICTS - len(pairs))
+        pairs, total = pairs + kept, total + count
+    if total:
+        raise overlap_conflict(pairs, total)

@@ -7,11 +7,18 @@ version) and the compiled SQL with its bound values: a change of rows or of a ca
 a new key, so no process can serve what another has changed. Whole answers are kept too, keyed
 by the render's ETag state (dashboard version, page, parameters, dataset versions), which is read
 from the store on every request.
+
+Both kinds of entry live in one LRU bounded in bytes (RENDER_CACHE_BYTES), kept as encoded JSON:
+rows as Python objects take several times their JSON size, and bytes have an exact size, so the
+bound is honest. An entry over an eighth of the bound is not kept, so one huge answer cannot
+flush everything else. A result holding a non-finite number (a SUM of REALs overflowing on
+SQLite) cannot be JSON: its card answers `non_finite_number` and the rest of the page renders.
 """
 
 import hashlib
 import json
 import logging
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,6 +27,7 @@ from contextlib import contextmanager
 import peewee
 from cachetools import LRUCache
 
+import telemetry
 from models import card_queries, card_types
 from models.content import Card, Page
 from models.datasets import Dataset
@@ -31,6 +39,10 @@ from models.query import compile_query
 log = logging.getLogger("dashboards_api.render")
 # Card errors that may not recur: an answer holding one is not kept.
 TRANSIENT = ("query_timeout", "query_failed")
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+# What one entry costs besides its key and payload objects: the LRU's dict slots and order link,
+# the (payload, cost) tuple and its int (about 195 bytes measured with tracemalloc; rounded up).
+ENTRY_OVERHEAD = 256
 
 
 class CardError(Exception):
@@ -46,13 +58,17 @@ class QueryTimeout(Exception):
     """Raised when a card's query outlives its time budget."""
 
 
+class NonFiniteResult(Exception):
+    """Raised when a card's query answers a number JSON cannot carry (infinity, NaN)."""
+
+
 _renderer = None
 
 
-def configure(workers, budget_ms):
+def configure(workers, budget_ms, cache_bytes=DEFAULT_CACHE_BYTES):
     """Build this process's renderer (called once by create_app)."""
     global _renderer
-    _renderer = Renderer(workers=workers, budget_ms=budget_ms)
+    _renderer = Renderer(workers=workers, budget_ms=budget_ms, cache_bytes=cache_bytes)
 
 
 def renderer():
@@ -61,32 +77,82 @@ def renderer():
     return _renderer
 
 
-class Renderer:
-    """One per process: the worker pool and the result cache (never shared state, only a cache)."""
+def encode(value):
+    """Compact UTF-8 JSON; ValueError for a non-finite number, which JSON cannot carry."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
-    def __init__(self, workers=8, budget_ms=5000, cache_entries=1024):
+
+class ByteCache:
+    """An LRU of encoded JSON by key, bounded by the bytes its entries hold.
+
+    An entry costs its key and payload objects as Python holds them (sys.getsizeof is exact for
+    str and bytes) plus ENTRY_OVERHEAD; one over `max_bytes // max_share` is not kept.
+    """
+
+    def __init__(self, max_bytes, max_share=8):
+        self.max_bytes = max_bytes
+        self.max_entry = max_bytes // max_share
+        self._lru = LRUCache(maxsize=max_bytes, getsizeof=lambda entry: entry[1])
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._lru.get(key)
+        return None if entry is None else entry[0]
+
+    def put(self, key, payload):
+        """Keep `payload` (bytes) under `key`, evicting the least recently used; False when too large."""
+        cost = sys.getsizeof(key) + sys.getsizeof(payload) + ENTRY_OVERHEAD
+        if cost > self.max_entry:
+            return False
+        with self._lock:
+            self._lru[key] = (payload, cost)
+        return True
+
+    def __contains__(self, key):
+        with self._lock:
+            return key in self._lru
+
+    def __len__(self):
+        return len(self._lru)
+
+    @property
+    def bytes(self):
+        """The bytes accounted to the entries held now (never more than `max_bytes`)."""
+        return self._lru.currsize
+
+    def clear(self):
+        with self._lock:
+            self._lru.clear()
+
+
+class Renderer:
+    """One per process: the worker pool and the byte-bounded cache (never shared state, only a cache)."""
+
+    def __init__(self, workers=8, budget_ms=5000, cache_bytes=DEFAULT_CACHE_BYTES):
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
         self.budget = budget_ms / 1000
-        self.cache = LRUCache(maxsize=cache_entries)  # query results by cache key
-        self.pages = LRUCache(maxsize=cache_entries)  # whole answers by the state they depend on
-        self.lock = threading.Lock()
+        # Query results under "result:<key>", whole answers under "page:<etag>": one bound for both.
+        self.cache = ByteCache(cache_bytes)
 
     def render(self, dashboard, page_number, given_params, if_none_match=None):
-        """(body, etag), or (None, etag) when `if_none_match` names the current representation."""
+        """(the answer as JSON bytes, etag), or (None, etag) when `if_none_match` names the current
+        representation."""
         params = resolve_values(dashboard.parameters, given_params)
         cards = _cards_of(dashboard, page_number)
         datasets = _datasets(dashboard.project_id, cards)
         etag = _etag(dashboard, page_number, params, datasets)
         if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
             return None, etag
-        with self.lock:
-            body = self.pages.get(etag)
-        if body is None:
+        payload = self.cache.get("page:" + etag)
+        telemetry.render_cache_lookup("page", hit=payload is not None)
+        if payload is None:
             body = self._render(dashboard, page_number, params, cards, datasets)
+            payload = encode(body)
             if not any(card["error"] and card["error"]["code"] in TRANSIENT for card in body["cards"]):
-                with self.lock:
-                    self.pages[etag] = body
-        return body, etag
+                self.cache.put("page:" + etag, payload)
+                telemetry.render_cache_bytes(self.cache.bytes)
+        return payload, etag
 
     def _render(self, dashboard, page_number, params, cards, datasets):
         plans = [self._plan(card, datasets, params) for card in cards]
@@ -118,24 +184,35 @@ class Renderer:
     def _run(self, asks):
         """Results by cache key: cached ones taken, each distinct query run once, concurrently."""
         results, pending = {}, {}
-        with self.lock:
-            for key, query, count in asks:
-                if key in self.cache:
-                    results[key] = self.cache[key]
-                elif key not in pending:
-                    pending[key] = (query, count)
+        for key, query, count in asks:
+            if key in results or key in pending:
+                continue
+            cached = self.cache.get("result:" + key)
+            telemetry.render_cache_lookup("query", hit=cached is not None)
+            if cached is not None:
+                results[key] = json.loads(cached)
+            else:
+                pending[key] = (query, count)
         futures = {key: self.pool.submit(self._fetch, query, count) for key, (query, count) in pending.items()}
         wait(futures.values(), timeout=self.budget + 1)
         for key, future in futures.items():
-            results[key] = _outcome(future)
-            if not isinstance(results[key], CardError):
-                with self.lock:
-                    self.cache[key] = results[key]
+            outcome = _outcome(future)
+            if isinstance(outcome, CardError):
+                results[key] = outcome
+            else:
+                results[key], payload = outcome
+                self.cache.put("result:" + key, payload)
+        telemetry.render_cache_bytes(self.cache.bytes)
         return results
 
     def _fetch(self, query, count):
-        with database.connection_context(), _deadline(self.budget):
-            return query.count() if count else {"columns": query.columns, "rows": query.fetch()}
+        """The result and its encoding (encoded in the worker, off the request's thread)."""
+        with telemetry.card_query(QueryTimeout), database.connection_context(), _deadline(self.budget):
+            result = query.count() if count else {"columns": query.columns, "rows": query.fetch()}
+        try:
+            return result, encode(result)
+        except ValueError:
+            raise NonFiniteResult() from None
 
 
 def _key(dataset, query, count):
@@ -162,8 +239,9 @@ def _datasets(project_id, cards):
 
 def _etag(dashboard, page_number, params, datasets):
     """Changes when the dashboard (cards included: every card change bumps its version), the
-    page, the parameters or any dataset does."""
-    state = [dashboard.id, dashboard.version, page_number, params,
+    page, the parameters or any dataset does. The creation time tells apart a dashboard that
+    took the id of a deleted one (SQLite may reuse the highest id) at the same version."""
+    state = [dashboard.id, dashboard.created_at.isoformat(), dashboard.version, page_number, params,
              sorted((d.id, d.created_at.isoformat(), d.version) for d in datasets.values())]
     return 'W/"' + hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:32] + '"'
 
@@ -175,6 +253,9 @@ def _outcome(future):
         return future.result()
     except QueryTimeout:
         return CardError("query_timeout", "The card's query took longer than its time budget.")
+    except NonFiniteResult:
+        return CardError("non_finite_number",
+                         "The card's data holds a number that is not finite (a sum out of range?).")
     except peewee.DatabaseError as exc:
         log.warning("card query failed: %s", exc)
         return CardError("query_failed", "The card's query failed in the database.")

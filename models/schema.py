@@ -6,11 +6,13 @@ where migration 1 already created the new shape.
 """
 
 import peewee
+from playhouse.migrate import SchemaMigrator, migrate
 
 from models.base import BaseModel, utcnow
 from models.content import Card, Collection, Dashboard, Page, Share
 from models.datasets import Dataset
-from models.db import database, is_sqlite
+from models.db import connected, database, is_sqlite
+from models.errors import SchemaOutdated
 from models.identity import ApiToken, Group, GroupMember, Org, Project, ProjectPermission, User
 
 TABLES = [
@@ -28,8 +30,17 @@ def _create_tables():
     database.create_tables(TABLES, safe=True)
 
 
+def _add_token_expiry():
+    """api_token.expires_at, on stores created before it existed (migration 1 creates it now)."""
+    table = ApiToken._meta.table_name
+    if "expires_at" not in {column.name for column in database.get_columns(table)}:
+        migrate(SchemaMigrator.from_database(database).add_column(
+            table, "expires_at", peewee.DateTimeField(null=True)))
+
+
 MIGRATIONS = [
     (1, "create the tables", _create_tables),
+    (2, "tokens can expire (api_token.expires_at)", _add_token_expiry),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -69,3 +80,14 @@ def truncate_all():
         for model in TABLES:
             model.delete().execute()
     database.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def ready_version():
+    """The store's schema version when the store answers and is current; the service is not
+    ready otherwise (ServiceUnavailable, SchemaOutdated)."""
+    with connected():
+        version = current_version()
+    if version != LATEST:
+        raise SchemaOutdated(f"The store's schema is at version {version}, this code needs {LATEST}; "
+                             "run `dashboards-api init`.")
+    return version

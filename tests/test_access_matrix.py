@@ -58,7 +58,7 @@ ACTORS = {
 }
 
 # What an operation needs, and where the object its path names lives.
-#   needs: "member" (any caller with a token), "creates", "admin", or a dashboard right v/c/e;
+#   needs: "anyone" (with or without a token), "member" (any caller with a token), "creates", "admin", or a dashboard right v/c/e;
 #     "template": creates, over a dataset that must be in the caller's project
 #   scope: None; ("dashboard",) — 404 dashboard_not_found without view; ("project", code) —
 #     404 `code` outside the project; ("org", code) — 404 `code` outside the org
@@ -117,6 +117,9 @@ ROWS = {
     "handlers.pages.delete_page": Row("e", DASHBOARD, ok=204),
     "handlers.card_types.list_card_types": Row("member"),
     "handlers.render.render_public_dashboard": Row("public", DASHBOARD),
+    "handlers.health.get_health": Row("anyone"),
+    "handlers.health.get_ready": Row("anyone"),
+    "handlers.health.get_metrics": Row("anyone"),  # without METRICS_TOKEN, as in the tests
     "handlers.templates.list_templates": Row("member"),
     "handlers.templates.create_from_template": Row("template", ok=201, body=lambda t: {
         "template_id": "kpi-summary", "dataset_id": t.dataset_id, "name": "From template"}),
@@ -129,6 +132,8 @@ def rights(actor, audience):
 
 def expected(row, actor, audience):
     """The (status, error code) this actor must get; the code is None on success."""
+    if row.needs == "anyone":  # the operator's probes: no token, no project
+        return row.ok, None
     if row.needs == "public":  # no token needed; only the audience decides
         return (row.ok, None) if audience == "public" else (404, "public_dashboard_not_found")
     if actor.where is None:

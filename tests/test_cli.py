@@ -28,7 +28,7 @@ def identity(done):
 
 
 def test_init_is_repeatable(cli):
-    assert json.loads(cli("init").stdout) == {"schema_version": 1, "applied": []}
+    assert json.loads(cli("init").stdout) == {"schema_version": 2, "applied": []}
 
 
 def test_create_user_token_and_grant(cli, http):

@@ -1,0 +1,22 @@
+"""Liveness, readiness and metrics: what whoever runs the service probes and scrapes."""
+
+from starlette.concurrency import run_in_threadpool
+
+import telemetry
+from models import schema
+
+metrics_token_info = telemetry.metrics_token_info
+# Named, because each operation also documents problem+json answers.
+JSON = {"Content-Type": "application/json"}
+
+
+async def get_health():
+    return {"status": "ok"}, 200, JSON
+
+
+async def get_ready():
+    return {"status": "ready", "schema_version": await run_in_threadpool(schema.ready_version)}, 200, JSON
+
+
+async def get_metrics(user=None):
+    return telemetry.exposition(user), 200, {"Content-Type": "text/plain"}

@@ -1,0 +1,130 @@
+"""The service as real processes: a clean shutdown on SIGTERM, metrics summed over `--workers`,
+and two servers over one PostgreSQL store acting as one service."""
+
+import json
+import signal
+import socket
+import threading
+
+import httpx
+import pytest
+
+from models.content import Dashboard
+from tests.conftest import BACKEND
+from tests.servers import Server
+from tests.test_operations import sample
+
+
+@pytest.fixture
+def servers(database_url):
+    """Starts servers over the test store; every one is stopped when the test ends."""
+    started = []
+
+    def start(**kwargs):
+        started.append(Server(database_url, **kwargs))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _call(base, token, method, path, **kwargs):
+    headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+    return httpx.request(method, base + path, headers=headers, timeout=30, **kwargs)
+
+
+def test_sigterm_lets_a_request_in_flight_finish(world, servers):
+    user, client = world.user(role="editor")
+    server = servers()
+    body = json.dumps({"name": "Finished after SIGTERM"}).encode()
+    head = (f"POST /api/dashboards HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {client.token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nX-Request-ID: in-flight-1\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(head.encode() + body[:10])  # the app now waits for the rest of the body
+        for _ in range(150):
+            metrics = httpx.get(f"{server.base}/metrics", timeout=5).text
+            if sample(metrics, "dashboards_api_requests_in_flight") >= 2:  # ours and this scrape
+                break
+        else:
+            pytest.fail("the request never reached the app")
+        server.terminate()
+        connection.sendall(body[10:])
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201 "), answer
+    # uvicorn re-raises the signal once it has shut down cleanly, as a supervisor expects.
+    assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert Dashboard.get(Dashboard.name == "Finished after SIGTERM").owner_id == user.id
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert {"request_id": "in-flight-1", "status": 201, "user_id": user.id}.items() <= next(
+        line for line in lines if line["request_id"] == "in-flight-1").items()
+
+
+def test_serve_workers_sums_metrics_over_its_processes(world, servers):
+    _, client = world.user()
+    server = servers(workers=2)
+    for _ in range(12):
+        assert _call(server.base, client.token, "GET", "/me").status_code == 200
+    scrapes = [httpx.get(f"{server.base}/metrics", timeout=5).text for _ in range(4)]
+    for text in scrapes:  # whichever worker answers the scrape counts every worker's requests
+        assert sample(text, "dashboards_api_requests_total", operation="handlers.me.get_me", status="200") == 12
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="many processes share one store on PostgreSQL")
+def test_two_processes_over_one_postgresql_store_act_as_one_service(world, servers):
+    owner, editor = world.user(role="editor")
+    viewer, viewer_client = world.user(org=owner.org)
+    a, b = servers(), servers()
+    token = editor.token
+
+    # Concurrent If-Match writers, one through each process: exactly one wins each round.
+    dashboard = _call(a.base, token, "POST", "/dashboards", json={"name": "Shared"}).json()
+    path = f"/dashboards/{dashboard['id']}"
+    for round_ in range(5):
+        tag = _call(b.base, token, "GET", path).headers["etag"]
+        barrier, answers = threading.Barrier(2), {}
+
+        def write(server, name, barrier=barrier, answers=answers, tag=tag):
+            barrier.wait()
+            answers[name] = _call(server.base, token, "PATCH", path, json={"name": name},
+                                  headers={"If-Match": tag}).status_code
+
+        writers = [threading.Thread(target=write, args=(server, f"{key}{round_}")) for key, server in (("a", a), ("b", b))]
+        for thread in writers:
+            thread.start()
+        for thread in writers:
+            thread.join(timeout=60)
+        assert sorted(answers.values()) == [200, 412], answers
+        winner = next(name for name, status in answers.items() if status == 200)
+        assert _call(a.base, token, "GET", path).json()["name"] == winner
+    assert _call(a.base, token, "GET", path).json()["version"] == dashboard["version"] + 5
+
+    # Rows appended through one process are rendered by the other on the next request.
+    dataset = _call(a.base, token, "POST", "/datasets", json={
+        "name": "Sales", "columns": [{"name": "amount", "type": "number"}], "rows": [[1.0], [2.0]]}).json()
+    card = _call(a.base, token, "POST", f"{path}/cards", json={
+        "card_type": "kpi", "config": {"dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}}})
+    assert card.status_code == 201, card.text
+
+    def rendered_sum():
+        answer = _call(b.base, token, "GET", f"{path}/render").json()
+        return next(c for c in answer["cards"] if c["card_id"] == card.json()["id"])["data"]["value"]
+
+    assert rendered_sum() == pytest.approx(3.0)
+    appended = _call(a.base, token, "POST", f"/datasets/{dataset['id']}/rows", json={"rows": [[4.0]]})
+    assert appended.status_code in (200, 201), appended.text
+    assert rendered_sum() == pytest.approx(7.0)
+
+    # A share revoked through one process is enforced by the other at once.
+    share = _call(a.base, token, "POST", f"{path}/shares", json={
+        "subject_type": "user", "subject_id": viewer.id, "access_level": "viewer"})
+    assert share.status_code in (200, 201), share.text
+    assert _call(b.base, viewer_client.token, "GET", path).status_code == 200
+    assert _call(a.base, token, "DELETE", f"{path}/shares/{share.json()['id']}").status_code == 204
+    refused = _call(b.base, viewer_client.token, "GET", path)
+    assert (refused.status_code, refused.json()["error"]) == (404, "dashboard_not_found")
