@@ -178,7 +178,7 @@ def _with_store(function, read_only, header_params):
     def attempt(token, args, kwargs, began):
         with db.connected():
             if token is not None:
-                kwargs["user"] = principal_for_token(token)
+                kwargs["user"] = token.principal = principal_for_token(token)
             if read_only:  # reads need no transaction: two round trips fewer on PostgreSQL
                 return function(*args, **kwargs)
             began.append(True)

@@ -11,8 +11,17 @@ TOKEN_SHAPE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{43}")
 
 
 class BearerToken(str):
-    """A token not yet looked up; the handler's wrapper replaces it by the caller (a Principal),
-    or answers 401."""
+    """A token not yet looked up; the handler's wrapper resolves it to the caller (a Principal,
+    kept here too, so the request log knows who called) or answers 401."""
+
+    principal = None
+
+    @property
+    def user_id(self):
+        return None if self.principal is None else self.principal.user_id
+
+    def __repr__(self):  # never the secret, in a log or a trace
+        return f"BearerToken({self[:12]}…)"
 
 
 async def token_info(token):
