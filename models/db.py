@@ -187,8 +187,8 @@ class Prepared:
         if entry is None:
             entry = self._compile(store, len(values), shape)
         query, sql, sources, converters = entry
-        params = [values[source] if type(source) is int else source.value for source in sources]
-        cursor = store.execute_sql(sql, params)
+        cursor = store.execute_sql(sql, [values[source] if type(source) is int else source.value
+                                         for source in sources])
         if converters is None:
             return list(query._get_cursor_wrapper(cursor))
         rows = cursor.fetchall()
@@ -196,6 +196,14 @@ class Prepared:
             return rows
         return [tuple(value if convert is None or value is None else convert(value)
                       for convert, value in zip(converters, row)) for row in rows]
+
+    def execute(self, *values, shape=None):
+        """Run a prepared write (without RETURNING); the number of rows it changed."""
+        store = database.obj
+        entry = self.compiled.get((store, shape)) or self._compile(store, len(values), shape)
+        _, sql, sources, _ = entry
+        return store.execute_sql(sql, [values[source] if type(source) is int else source.value
+                                       for source in sources]).rowcount
 
     def first(self, *values, shape=None):
         rows = self.rows(*values, shape=shape)
