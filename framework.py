@@ -22,6 +22,7 @@ from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionResponse
 from connexion.resolver import Resolver
 from connexion.uri_parsing import OpenAPIURIParser
+from connexion.utils import is_null, is_nullable
 from connexion.validators import ParameterValidator
 from connexion.validators.json import JSONRequestBodyValidator
 from jsonschema import Draft4Validator, ValidationError
@@ -563,6 +564,22 @@ class QueryValidator(ParameterValidator):
     """Path, query and header parameters: every error named by location and name."""
 
     LOCATIONS = ("path", "query", "header", "cookie")
+    # One compiled validator per parameter of the spec (by identity; the parameter is kept with
+    # it): Connexion copies the parameter and compiles a validator for it on every request.
+    _compiled = {}
+
+    def validate_parameter(self, parameter_type, value, param, param_name=None):
+        if value is None or (is_nullable(param) and is_null(value)):
+            return super().validate_parameter(parameter_type, value, param, param_name)
+        entry = self._compiled.get(id(param))
+        if entry is None or entry[0] is not param:
+            entry = (param, Draft4Validator(param.get("schema", param), format_checker=Draft4Validator.FORMAT_CHECKER))
+            self._compiled[id(param)] = entry
+        try:
+            entry[1].validate(value)
+        except ValidationError as exception:
+            return str(exception)
+        return None
 
     def validate_request(self, request):
         errors = []
