@@ -115,10 +115,6 @@ def require_create_content(principal):
         raise PermissionDenied("Creating or changing this needs the editor role or dashboard.edit.")
 
 
-def _grant_condition(principal):
-    return _grants_reaching(principal.user_id, sorted(principal.group_ids))
-
-
 def _grants_reaching(user_id, group_ids):
     subject = (Share.subject_type == "user") & (Share.subject_id == user_id)
     if group_ids:
@@ -179,11 +175,15 @@ def dashboard_list(principal, limit, offset, collection_id=None, q=None):
 def _grant_levels(principal, dashboard_id):
     """The levels of the share grants that reach the caller on one dashboard, by subject type."""
     levels = {"user": set(), "group": set()}
-    query = Share.select(Share.subject_type, Share.access_level).where(
-        (Share.dashboard == dashboard_id) & _grant_condition(principal))
-    for subject_type, level in query.tuples():
+    groups = sorted(principal.group_ids)
+    for subject_type, level in _GRANTS_ON.rows(dashboard_id, principal.user_id, *groups, shape=len(groups)):
         levels[subject_type].add(level)
     return levels
+
+
+_GRANTS_ON = Prepared(lambda dashboard_id, user_id, *group_ids, shape: Share.select(
+    Share.subject_type, Share.access_level).where((Share.dashboard == dashboard_id)
+                                                  & _grants_reaching(user_id, group_ids)).tuples())
 
 
 def reasons_of(principal, dashboard):
