@@ -8,6 +8,7 @@ upgrade of Connexion breaks there first.
 
 import functools
 import gc
+import inspect
 import json
 import logging
 import math
@@ -211,6 +212,8 @@ def _with_store(function, read_only, header_params):
         token = token if isinstance(token, BearerToken) else None
         return await run_in_threadpool(run, token, args, kwargs)
 
+    # Connexion reads the handler's signature on every request; inspect then answers at once.
+    handler.__signature__ = inspect.signature(function)
     return handler
 
 

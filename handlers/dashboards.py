@@ -10,7 +10,7 @@ from models.parameters import validate_definitions
 
 def list_dashboards(user, limit, offset, collection_id=None, q=None):
     rows, total = dashboard_list(user, limit, offset, collection_id, q)
-    return serializers.paged(serializers.dashboards.dump(rows), total, limit, offset)
+    return serializers.paged([serializers.dashboard_of(row) for row in rows], total, limit, offset)
 
 
 def get_dashboard(user, dashboard_id):

@@ -47,10 +47,17 @@ def _collection(row):
 
 
 def _dashboard(row):
-    return {"id": row.id, "name": row.name, "description": row.description, "collection_id": row.collection_id,
-            "parameters": row.parameters, "default_audience": row.default_audience,
-            "public_slug": row.public_slug, "owner_id": row.owner_id, "version": row.version,
-            "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+    return dashboard_of(row.__data__)
+
+
+def dashboard_of(data):
+    """A dashboard from its fields by name (a row's `__data__`, or a row of a `.dicts()` query);
+    a nullable field a new row was not given is absent from `__data__`."""
+    return {"id": data["id"], "name": data["name"], "description": data["description"],
+            "collection_id": data.get("collection"), "parameters": data["parameters"],
+            "default_audience": data["default_audience"], "public_slug": data.get("public_slug"),
+            "owner_id": data["owner"], "version": data["version"],
+            "created_at": utc(data["created_at"]), "updated_at": utc(data["updated_at"])}
 
 
 class ColumnSchema(Schema):

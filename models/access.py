@@ -153,15 +153,15 @@ def _listing(project_id, user_id, collection_id, pattern, limit, offset, *group_
         query = query.where(text_condition(pattern, Dashboard.name, Dashboard.description))
     if count:
         return query.select(fn.COUNT(Dashboard.id)).tuples()
-    return query.order_by(Dashboard.name, Dashboard.id).limit(limit).offset(offset)
+    return query.order_by(Dashboard.name, Dashboard.id).limit(limit).offset(offset).dicts()
 
 
 _LISTING = Prepared(_listing)
 
 
 def dashboard_list(principal, limit, offset, collection_id=None, q=None):
-    """(one page of the dashboards the caller can view, ordered by name then id; how many there
-    are in all): two prepared queries, whatever the caller's grants."""
+    """(one page of the dashboards the caller can view, ordered by name then id, as dicts of
+    their fields; how many there are in all): two prepared queries, whatever the caller's grants."""
     groups = sorted(principal.group_ids)
     every = _sees_every_dashboard(principal)
     values = (principal.project_id, principal.user_id, collection_id, like_pattern(q) if q else "", limit, offset,

@@ -169,8 +169,9 @@ class Prepared:
     `build(*values)` returns the peewee query; it is called once with stand-in values, which
     are found again among the query's parameters. A value peewee would transform (a LIKE
     pattern) cannot be prepared: building refuses it. Rows come out as the query's own rows
-    (models, joined models, tuples), converted by peewee as usual; the tuples of a one-model
-    query are converted here, column by column, without peewee's per-row machinery.
+    (models, joined models, tuples, dicts), converted by peewee as usual; the tuples and dicts of
+    a one-model query of fields are converted here, column by column, without peewee's per-row
+    machinery.
     """
 
     _STAND_IN = 7_340_000_000_000_000_000  # an id no table reaches, as an int or as text
@@ -186,22 +187,22 @@ class Prepared:
         entry = self.compiled.get((store, shape))
         if entry is None:
             entry = self._compile(store, len(values), shape)
-        query, sql, sources, converters = entry
+        query, sql, sources, converters, names = entry
         cursor = store.execute_sql(sql, [values[source] if type(source) is int else source.value
                                          for source in sources])
         if converters is None:
             return list(query._get_cursor_wrapper(cursor))
         rows = cursor.fetchall()
-        if not any(converters):
-            return rows
-        return [tuple(value if convert is None or value is None else convert(value)
-                      for convert, value in zip(converters, row)) for row in rows]
+        if any(converters):
+            rows = [tuple(value if convert is None or value is None else convert(value)
+                          for convert, value in zip(converters, row)) for row in rows]
+        return rows if names is None else [dict(zip(names, row)) for row in rows]
 
     def execute(self, *values, shape=None):
         """Run a prepared write (without RETURNING); the number of rows it changed."""
         store = database.obj
         entry = self.compiled.get((store, shape)) or self._compile(store, len(values), shape)
-        _, sql, sources, _ = entry
+        _, sql, sources, _, _ = entry
         return store.execute_sql(sql, [values[source] if type(source) is int else source.value
                                        for source in sources]).rowcount
 
@@ -222,10 +223,12 @@ class Prepared:
                 raise ValueError(f"a prepared query's value was transformed: {param!r}")
             else:
                 sources.append(_Constant(param))
-        converters = None
-        if isinstance(query, peewee.ModelSelect) and query._row_type == peewee.ROW.TUPLE:
+        converters = names = None
+        if isinstance(query, peewee.ModelSelect) and query._row_type in (peewee.ROW.TUPLE, peewee.ROW.DICT):
             converters = [_converter(node) for node in query._returning]
-        entry = (query, sql, sources, converters)
+            if query._row_type == peewee.ROW.DICT:  # keyed by field name, as a model's __data__
+                names = [node.name for node in query._returning]
+        entry = (query, sql, sources, converters, names)
         with self.lock:
             self.compiled[(store, shape)] = entry
         return entry
