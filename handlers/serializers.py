@@ -180,14 +180,15 @@ _SHARES_OF = Prepared(lambda dashboard_id: Share.select(
 
 def dashboard_detail(row):
     """The dashboard with its pages, cards (with their page number and layout) and shares."""
-    page_rows = _PAGES_OF.rows(row.id)
+    page_rows, card_rows, share_rows = Prepared.batch(
+        (_PAGES_OF, (row.id,), None), (_CARDS_OF, (row.id,), None), (_SHARES_OF, (row.id,), None))
     numbers = {page_id: position for page_id, position, _ in page_rows}
     return {
         **dashboard.dump(row),
         "pages": [{"page_number": position, "name": name} for _, position, name in page_rows],
         "cards": [_card_of(card_id, card_type, config, numbers[page_id], *rest)
-                  for card_id, card_type, config, page_id, *rest in _CARDS_OF.rows(row.id)],
-        "shares": [_share_of(*share) for share in _SHARES_OF.rows(row.id)],
+                  for card_id, card_type, config, page_id, *rest in card_rows],
+        "shares": [_share_of(*share) for share in share_rows],
     }
 
 

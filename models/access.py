@@ -68,12 +68,37 @@ _TOKEN = Prepared(lambda token_hash, now: (
 ))
 
 
+def _grants_by_token(token_hash):
+    """_grants_of for the user and project of a token, so that it goes with the token's query."""
+    through_groups = (
+        GroupMember.select(GroupMember.group, ProjectPermission.permission)
+        .join(ApiToken, on=(ApiToken.user == GroupMember.user))
+        .join(ProjectPermission, JOIN.LEFT_OUTER, on=(
+            (ProjectPermission.group == GroupMember.group) & (ProjectPermission.project == ApiToken.project)))
+        .where(ApiToken.token_hash == token_hash)
+    )
+    direct = ProjectPermission.select(Value(None), ProjectPermission.permission).join(ApiToken, on=(
+        (ApiToken.user == ProjectPermission.user) & (ApiToken.project == ProjectPermission.project))
+    ).where(ApiToken.token_hash == token_hash)
+    return through_groups.union_all(direct).tuples()
+
+
+_GRANTS_BY_TOKEN = Prepared(_grants_by_token)
+
+
 def principal_for_token(token):
-    """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown)."""
-    row = _TOKEN.first(ApiToken.hash(token), ApiToken.expires_at.db_value(utcnow()))
+    """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown).
+
+    The token's row and the caller's grants are two prepared queries sent together (one round
+    trip on PostgreSQL); the grants count only once the token's row says the token is valid.
+    """
+    token_hash = ApiToken.hash(token)
+    rows, grants = Prepared.batch((_TOKEN, (token_hash, ApiToken.expires_at.db_value(utcnow())), None),
+                                  (_GRANTS_BY_TOKEN, (token_hash,), None))
+    row = rows[0] if rows else None
     if row is None or row.user.org_id != row.project.org_id:
         raise Unauthenticated()
-    return load_principal(row.user, row.project, token_id=row.id)
+    return _principal(row.user, row.project, grants, token_id=row.id)
 
 
 def _grants_of(user_id, project_id):
@@ -94,7 +119,10 @@ _GRANTS = Prepared(_grants_of)
 def load_principal(user, project, token_id=None):
     """The caller with its groups and the project permissions it holds directly or through them:
     one query, since it runs on every request."""
-    rows = _GRANTS.rows(user.id, project.id)
+    return _principal(user, project, _GRANTS.rows(user.id, project.id), token_id)
+
+
+def _principal(user, project, rows, token_id):
     return Principal(
         user_id=user.id, email=user.email, name=user.name, role=user.role,
         org_id=project.org_id, org_name=project.org.name,
@@ -161,14 +189,14 @@ _LISTING = Prepared(_listing)
 
 def dashboard_list(principal, limit, offset, collection_id=None, q=None):
     """(one page of the dashboards the caller can view, ordered by name then id, as dicts of
-    their fields; how many there are in all): two prepared queries, whatever the caller's grants."""
+    their fields; how many there are in all): two prepared queries sent together, whatever the
+    caller's grants."""
     groups = sorted(principal.group_ids)
     every = _sees_every_dashboard(principal)
     values = (principal.project_id, principal.user_id, collection_id, like_pattern(q) if q else "", limit, offset,
               *([] if every else groups))
     shape = (every, collection_id is not None, bool(q), 0 if every else len(groups))
-    rows = _LISTING.rows(*values, shape=(*shape, False))
-    total = _LISTING.rows(*values, shape=(*shape, True))[0][0]
+    rows, [(total,)] = Prepared.batch((_LISTING, values, (*shape, False)), (_LISTING, values, (*shape, True)))
     return rows, total
 
 
