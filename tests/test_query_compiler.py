@@ -331,6 +331,21 @@ def test_like_wildcards_in_values_are_literal(dataset):
     assert run_query(dataset, spec)["rows"] == []
 
 
+def test_a_backslash_in_a_text_match_is_literal(dataset):
+    append_rows(dataset, [{"'a\"b": text} for text in ("a\\b", "a\\%b", "ab", "\\x", "a%b")])
+
+    def found(op, value):
+        spec = {"columns": ["'a\"b"], "filters": [{"column": "'a\"b", "op": op, "value": value}],
+                "sort": [{"by": "'a\"b"}]}
+        return [row[0] for row in run_query(dataset, spec)["rows"]]
+
+    assert found("contains", "\\") == ["\\x", "a\\%b", "a\\b"]
+    assert found("contains", "a\\") == ["a\\%b", "a\\b"]
+    assert found("contains", "\\%") == ["a\\%b"]
+    assert found("starts_with", "\\") == ["\\x"]
+    assert found("starts_with", "A\\B") == ["a\\b"]
+
+
 def test_text_matching_ignores_ascii_case_only(dataset):
     append_rows(dataset, [{"'a\"b": text} for text in ("XaY", "Ünï", "ünï")])
 
