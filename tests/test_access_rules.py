@@ -63,9 +63,14 @@ def test_a_project_permission_held_through_a_group_counts_and_stays_in_its_proje
     ProjectPermission.create(project=elsewhere, group=readers, permission="dataset.edit")
     reader, client = world.user(org=org, groups=[readers])
     ProjectPermission.create(project=elsewhere, user=reader, permission="dashboard.edit")
-    me = client.get("/me").json()
-    assert me["permissions"] == ["dashboard.view"]
-    assert [g["id"] for g in me["groups"]] == [readers.id]
+    assert client.get("/me").json() == {
+        "user": {"id": reader.id, "email": reader.email, "name": reader.name},
+        "org": {"id": org.id, "name": org.name},
+        "project": {"id": here.id, "name": "default"},
+        "role": "viewer",
+        "permissions": ["dashboard.view"],
+        "groups": [{"id": readers.id, "name": readers.name}],
+    }
     assert_sees_exactly(client, [private], [private])
     reasons = client.get(f"/dashboards/{private['id']}/permissions/me").json()["reasons"]
     assert reasons == {"view": ["project_permission"], "comment": [], "edit": []}
@@ -107,8 +112,12 @@ def test_deleting_a_group_leaves_other_groups_grants_and_dashboards_alone(world)
     share(owner, to_kept, kept.id, subject_type="group")
     share(owner, to_member, member.id)
     untouched = create(owner, "Untouched")
-    versions = {d["id"]: owner.get(f"/dashboards/{d['id']}").json()["version"]
-                for d in (to_doomed, to_kept, to_member, untouched)}
+    def stamps():
+        return {d["id"]: (body["version"], body["updated_at"])
+                for d in (to_doomed, to_kept, to_member, untouched)
+                for body in [owner.get(f"/dashboards/{d['id']}").json()]}
+
+    before = stamps()
 
     assert admin.delete(f"/groups/{doomed.id}").status_code == 204
 
@@ -117,7 +126,34 @@ def test_deleting_a_group_leaves_other_groups_grants_and_dashboards_alone(world)
     assert me["permissions"] == ["dataset.edit"]
     assert [g["id"] for g in me["groups"]] == [kept.id]
     assert [m["id"] for m in admin.get(f"/groups/{kept.id}").json()["members"]] == [member.id]
-    after = {d_id: owner.get(f"/dashboards/{d_id}").json()["version"] for d_id in versions}
-    assert after == {**versions, to_doomed["id"]: versions[to_doomed["id"]] + 1}
+    after = stamps()
+    (version, updated_at), (old_version, old_updated_at) = after.pop(to_doomed["id"]), before.pop(to_doomed["id"])
+    assert version == old_version + 1 and updated_at > old_updated_at
+    assert after == before
     remaining = {(s.dashboard_id, s.subject_type, s.subject_id) for s in Share.select()}
     assert remaining == {(to_kept["id"], "group", kept.id), (to_member["id"], "user", member.id)}
+
+
+def test_an_org_audience_grants_view_only_and_says_so(world):
+    org = world.org()
+    _, owner = world.user(org=org, role="editor")
+    _, viewer = world.user(org=org)
+    shared = owner.post("/dashboards", json={"name": "Shared", "default_audience": "org"}).json()
+    body = viewer.get(f"/dashboards/{shared['id']}/permissions/me").json()
+    assert body == {"view": True, "comment": False, "edit": False,
+                    "reasons": {"view": ["audience"], "comment": [], "edit": []}}
+
+
+def test_refusals_say_what_is_missing(world):
+    org = world.org()
+    _, viewer = world.user(org=org)
+    group = world.group(org)
+    refusals = [
+        (viewer.post("/dashboards", json={"name": "Mine"}),
+         "Creating or changing this needs the editor role or dashboard.edit."),
+        (viewer.post("/datasets", json={"name": "Mine", "columns": [{"name": "a", "type": "string"}]}),
+         "Changing datasets needs the editor role or dataset.edit."),
+        (viewer.patch(f"/groups/{group.id}", json={"name": "Renamed"}), "Only org admins may change groups."),
+    ]
+    for response, detail in refusals:
+        assert problem(response, 403, "permission_denied")["detail"] == detail

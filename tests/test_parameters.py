@@ -71,6 +71,7 @@ def test_every_fault_is_listed_in_name_order(dashboard):
     response = client.get(f"/dashboards/{dashboard_id}/render",
                           params={"param[on]": "1", "param[zz]": "x", "param[n]": "x"})
     body = problem(response, 400, "invalid_parameter")
+    assert body["detail"] == "The render parameters do not fit the dashboard."
     assert body["errors"] == [
         {"path": "/query/param.n", "message": "expected an integer (integer)"},
         {"path": "/query/param.on", "message": "expected true or false (boolean)"},
@@ -96,3 +97,25 @@ def test_defaults_fill_what_is_not_given_and_satisfy_required(world):
     assert rendered.status_code == 200, rendered.text
     assert rendered.json()["dashboard"]["parameters"] == {
         "region": "EMEA", "tags": ["a"], "limit": 0, "who": "me", "any": ["x", "y"]}
+
+
+def test_definitions_list_every_inconsistency(world):
+    _, client = world.user(role="editor")
+    parameters = [
+        {"name": "a", "type": "string"},
+        {"name": "n", "type": "integer", "default": 1.5},
+        {"name": "a", "type": "number", "default": 2},
+        {"name": "tags", "type": "string", "multiple": True, "default": ["x", 1]},
+        {"name": "one", "type": "boolean", "multiple": True, "default": True},
+        {"name": "d", "type": "date", "default": "2026-02-30"},
+    ]
+    body = problem(client.post("/dashboards", json={"name": "Bad", "parameters": parameters}),
+                   422, "invalid_parameters")
+    assert body["errors"] == [
+        {"path": "/parameters/1/default", "message": "default must be integer values"},
+        {"path": "/parameters/2/name", "message": "duplicate parameter name 'a'"},
+        {"path": "/parameters/3/default", "message": "default must be a list of string values"},
+        {"path": "/parameters/4/default", "message": "default must be a list of boolean values"},
+        {"path": "/parameters/5/default", "message": "default must be date values"},
+    ]
+    assert client.get("/dashboards").json()["items"] == []

@@ -458,3 +458,34 @@ def test_a_bad_param_value_is_an_invalid_query(dataset):
     with pytest.raises(InvalidQuery):
         compile_query(dataset, spec, {"since": "yesterday"})
     assert compile_query(dataset, spec, {"since": date(2020, 1, 1)}).query is not None
+
+
+@pytest.mark.parametrize("spec, path, message", [
+    ({"filters": {"column": "select"}}, "/filters", "expected a list"),
+    ({"filters": ["select"]}, "/filters/0", "expected an object"),
+    ({"metrics": [{"agg": "count", "label": ""}]}, "/metrics/0/label", "expected a non-empty string"),
+    ({"columns": []}, "/columns", "expected a non-empty list of column names"),
+    ({"columns": ["select"], "metrics": [{"agg": "count"}]}, "/columns",
+     "columns (raw rows) cannot be combined with dimensions or metrics"),
+    ({"filters": [{"column": "select", "op": "eq", "value": {"param": 1}}]}, "/filters/0/value",
+     'expected a literal, a list or {"param": "<name>"}'),
+    ({"filters": [{"column": "'a\"b", "op": "contains", "value": 1}]}, "/filters/0/value", "expected a string"),
+    ({"sort": [{"by": "select", "direction": "up"}]}, "/sort/0/direction", "expected asc or desc"),
+    ({"filters": [{"column": "select", "op": "eq", "value": None}]}, "/filters/0/value",
+     "null is not a value here (use is_null / not_null) for the integer column 'select'"),
+    ({"filters": [{"column": "select", "op": "in", "value": 1}]}, "/filters/0/value", "expected a list"),
+    ({"filters": [{"column": "select", "op": "between", "value": [1]}]}, "/filters/0/value",
+     "expected a list of 2 values"),
+])
+def test_invalid_queries_say_what_is_wrong(dataset, spec, path, message):
+    """The message a card editor shows beside the field, and the first one in the detail."""
+    with pytest.raises(InvalidQuery) as error:
+        compile_query(dataset, spec)
+    assert error.value.errors == [{"path": path, "message": message}]
+    assert error.value.detail == f"The query is invalid ({message})."
+
+
+def test_a_query_must_be_an_object(dataset):
+    with pytest.raises(InvalidQuery) as error:
+        compile_query(dataset, ["select"])
+    assert error.value.errors == [{"path": "", "message": "expected an object"}]
