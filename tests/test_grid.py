@@ -203,20 +203,20 @@ TestPageEdits = PageEdits.TestCase
 
 # --- what a client reads -------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout, message", [
-    ({"x": 24, "y": 0, "w": 1, "h": 1}, "'x' must be at least 0 and at most 23."),
-    ({"x": 0, "y": -1, "w": 1, "h": 1}, "'y' must be at least 0."),
-    ({"x": 0, "y": 0, "w": 25, "h": 1}, "'w' must be at least 1 and at most 24."),
-    ({"x": 0, "y": 0, "w": 1, "h": 0}, "'h' must be at least 1 and at most 1000."),
-    ({"x": 0, "y": 0, "w": 1}, "'h' is required."),
-    ({"x": 0, "y": "0", "w": 1, "h": 1}, "'y' must be an integer."),
-    ({"x": 20, "y": 0, "w": 5, "h": 1}, "x + w must be at most 24 (the card ends at column 25)."),
+@pytest.mark.parametrize("layout, path, message", [
+    ({"x": 24, "y": 0, "w": 1, "h": 1}, "/x", "'x' must be at least 0 and at most 23."),
+    ({"x": 0, "y": -1, "w": 1, "h": 1}, "/y", "'y' must be at least 0."),
+    ({"x": 0, "y": 0, "w": 25, "h": 1}, "/w", "'w' must be at least 1 and at most 24."),
+    ({"x": 0, "y": 0, "w": 1, "h": 0}, "/h", "'h' must be at least 1 and at most 1000."),
+    ({"x": 0, "y": 0, "w": 1}, "/h", "'h' is required."),
+    ({"x": 0, "y": "0", "w": 1, "h": 1}, "/y", "'y' must be an integer."),
+    ({"x": 20, "y": 0, "w": 5, "h": 1}, "/w", "x + w must be at most 24 (the card ends at column 25)."),
 ])
-def test_bounds_messages_say_what_fits(layout, message):
+def test_bounds_messages_say_what_fits(layout, path, message):
     with pytest.raises(InvalidLayout) as caught:
         check_bounds(layout)
     assert caught.value.detail == "The layout does not fit the 24-column grid."
-    assert [error["message"] for error in caught.value.errors] == [message]
+    assert caught.value.errors == [{"path": path, "message": message}]
 
 
 def test_a_conflict_names_its_cards_and_the_card_being_added():
