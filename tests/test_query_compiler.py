@@ -476,6 +476,14 @@ def test_a_bad_param_value_is_an_invalid_query(dataset):
     ({"filters": [{"column": "select", "op": "in", "value": 1}]}, "/filters/0/value", "expected a list"),
     ({"filters": [{"column": "select", "op": "between", "value": [1]}]}, "/filters/0/value",
      "expected a list of 2 values"),
+    ({"filters": [{"column": "select", "op": "like", "value": 1}]}, "/filters/0/op",
+     "expected one of eq, ne, gt, gte, lt, lte, in, not_in, contains, starts_with, between, is_null, not_null"),
+    ({"filters": [{"column": "select", "op": "gte"}]}, "/filters/0/value", "gte needs a value"),
+    ({"metrics": [{"agg": "median", "column": "select"}]}, "/metrics/0/agg",
+     "expected one of count, count_distinct, sum, avg, min, max"),
+    ({"metrics": [{"agg": "min", "column": "flag"}]}, "/metrics/0/column", "min does not apply to the boolean column 'flag'"),
+    ({"dimensions": [{"column": "nope"}]}, "/dimensions/0/column", "unknown column 'nope'"),
+    ({"limit": 0}, "/limit", "expected an integer >= 1"),
 ])
 def test_invalid_queries_say_what_is_wrong(dataset, spec, path, message):
     """The message a card editor shows beside the field, and the first one in the detail."""
@@ -489,3 +497,13 @@ def test_a_query_must_be_an_object(dataset):
     with pytest.raises(InvalidQuery) as error:
         compile_query(dataset, ["select"])
     assert error.value.errors == [{"path": "", "message": "expected an object"}]
+
+
+def test_integer_sums_are_exact(dataset):
+    """Only float sums and averages are cut to 15 significant digits; integers add up exactly."""
+    big = 10**17
+    append_rows(dataset, [{"select": big + 1}, {"select": big + 2}, {"select": None}])
+    spec = {"metrics": [{"agg": "sum", "column": "select"}, {"agg": "max", "column": "select"}]}
+    (total, highest), = run_query(dataset, spec)["rows"]
+    assert (total, highest) == (2 * big + 3, big + 2)
+    assert type(total) is int and type(highest) is int
