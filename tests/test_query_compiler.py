@@ -507,3 +507,11 @@ def test_integer_sums_are_exact(dataset):
     (total, highest), = run_query(dataset, spec)["rows"]
     assert (total, highest) == (2 * big + 3, big + 2)
     assert type(total) is int and type(highest) is int
+
+
+def test_counts_are_integers_whatever_the_column(dataset):
+    sample(dataset)
+    spec = {"metrics": [{"agg": "count", "column": "'a\"b"}, {"agg": "count_distinct", "column": "Ünïcode name"}]}
+    result = run_query(dataset, spec)
+    assert [c["type"] for c in result["columns"]] == ["integer", "integer"]
+    assert result["rows"] == [[3, 3]]
