@@ -346,6 +346,19 @@ def test_a_backslash_in_a_text_match_is_literal(dataset):
     assert found("starts_with", "A\\B") == ["a\\b"]
 
 
+def test_a_wildcard_character_in_a_value_matches_itself(dataset):
+    append_rows(dataset, [{"'a\"b": text} for text in ("a_b", "axb", "5%", "50")])
+
+    def found(op, value):
+        spec = {"columns": ["'a\"b"], "filters": [{"column": "'a\"b", "op": op, "value": value}]}
+        return [row[0] for row in run_query(dataset, spec)["rows"]]
+
+    assert found("contains", "_") == ["a_b"]
+    assert found("starts_with", "A_") == ["a_b"]
+    assert found("contains", "%") == ["5%"]
+    assert found("starts_with", "5%") == ["5%"]
+
+
 def test_text_matching_ignores_ascii_case_only(dataset):
     append_rows(dataset, [{"'a\"b": text} for text in ("XaY", "Ünï", "ünï")])
 
