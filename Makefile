@@ -7,9 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATABASE_URL ?= sqlite:///dashboards.db
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+MUTATION_CHILDREN ?= 2
 export DATABASE_URL TEST_POSTGRES_URL
 
-.PHONY: run test test-sqlite test-postgresql fuzz docs contract bench clean
+.PHONY: run test test-sqlite test-postgresql fuzz docs contract bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.run-deps
+
+$(VENV)/.mutation-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	touch $@ $(VENV)/.test-deps $(VENV)/.run-deps
 
 # The docs renderer and the TypeScript generator and compiler, exactly as package-lock.json pins them.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -66,5 +71,13 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/bench_render.py --database postgresql
 	$(BIN)/python bench/bench_hostile.py
 
+# Mutation testing, not part of `make test` (long: every mutant runs the tests that reach it).
+# Starts afresh each time, on SQLite, as [tool.mutmut] in pyproject.toml configures it, then
+# prints killed/survived per module group; MUTATION.md lists the survivors judged equivalent.
+mutation: $(VENV)/.mutation-deps
+	rm -rf mutants
+	TEST_DATABASE=sqlite $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN)
+	$(BIN)/python scripts/mutation_summary.py
+
 clean:
-	rm -rf $(VENV) node_modules docs dashboards.db dashboards.db-wal dashboards.db-shm
+	rm -rf $(VENV) mutants node_modules docs dashboards.db dashboards.db-wal dashboards.db-shm

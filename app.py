@@ -51,6 +51,6 @@ def create_app(settings=None):
         app.add_middleware(
             framework.ProblemCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
             allow_origins=list(settings.cors_origins), allow_methods=["*"],
-            allow_headers=list(settings.cors_allow_headers), expose_headers=["ETag", "Location"],
+            allow_headers=list(settings.cors_allow_headers), expose_headers=["ETag", "Location", "X-Request-ID"],
         )
     return app

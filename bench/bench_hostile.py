@@ -54,15 +54,17 @@ def rows(count, seed=1):
 class Server:
     """`dashboards-api serve` on a free port over `env`, stopped on exit."""
 
-    def __init__(self, env):
+    def __init__(self, env, log_path):
         self.port = free_port()
+        # The server logs a line per request: to a file, never to a pipe nobody drains.
+        self.log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [CLI, "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"the server exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise SystemExit(f"the server exited: {Path(log_path).read_text()[-2000:]}")
             try:
                 status, _ = request(self.port, "GET", "/api/openapi.json")
                 if status == 200:
@@ -77,6 +79,7 @@ class Server:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.log.close()
 
     def _proc(self, name):
         return Path(f"/proc/{self.process.pid}/{name}").read_text()
@@ -232,7 +235,7 @@ def main(argv=None):
             return json.loads(out.stdout)["token"]
 
         admin, viewer = user("admin@bench.example", "admin"), user("viewer@bench.example", "viewer")
-        server = Server(env)
+        server = Server(env, folder / "server.log")
         try:
             dataset_id, slug = seed(server.port, admin)
             head_of_line(server, viewer, dataset_id, args)

@@ -39,9 +39,9 @@ def place(page, layout, card_id=None, path="/layout"):
     return dict(zip(GEOMETRY, (rect.x, rect.y, rect.w, rect.h)))
 
 
-def free_spot(page, w, h, excluding=None):
+def free_spot(page, w, h):
     """A w×h layout at the first free spot of `page`."""
-    x, y = first_free_spot(page_rects(page, excluding=excluding), w, h)
+    x, y = first_free_spot(page_rects(page), w, h)
     return {"x": x, "y": y, "w": w, "h": h}
 
 

@@ -38,7 +38,7 @@ def test_cors_origins_allows_a_listed_origin(cors_http):
     simple = cors_http.get(f"{BASE}/dashboards", headers={"Origin": ALLOWED})
     assert simple.status_code == 401 and simple.headers["access-control-allow-origin"] == ALLOWED
     # A frontend reads ETag for If-Match and Location after a create.
-    assert {"etag", "location"} <= set(simple.headers["access-control-expose-headers"].lower().split(", "))
+    assert {"etag", "location", "x-request-id"} <= set(simple.headers["access-control-expose-headers"].lower().split(", "))
 
 
 def test_cors_origins_refuses_other_origins(cors_http):

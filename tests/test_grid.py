@@ -199,3 +199,46 @@ class PageEdits(RuleBasedStateMachine):
 
 
 TestPageEdits = PageEdits.TestCase
+
+
+# --- what a client reads -------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout, path, message", [
+    ({"x": 24, "y": 0, "w": 1, "h": 1}, "/x", "'x' must be at least 0 and at most 23."),
+    ({"x": 0, "y": -1, "w": 1, "h": 1}, "/y", "'y' must be at least 0."),
+    ({"x": 0, "y": 0, "w": 25, "h": 1}, "/w", "'w' must be at least 1 and at most 24."),
+    ({"x": 0, "y": 0, "w": 1, "h": 0}, "/h", "'h' must be at least 1 and at most 1000."),
+    ({"x": 0, "y": 0, "w": 1}, "/h", "'h' is required."),
+    ({"x": 0, "y": "0", "w": 1, "h": 1}, "/y", "'y' must be an integer."),
+    ({"x": 20, "y": 0, "w": 5, "h": 1}, "/w", "x + w must be at most 24 (the card ends at column 25)."),
+])
+def test_bounds_messages_say_what_fits(layout, path, message):
+    with pytest.raises(InvalidLayout) as caught:
+        check_bounds(layout)
+    assert caught.value.detail == "The layout does not fit the 24-column grid."
+    assert caught.value.errors == [{"path": path, "message": message}]
+
+
+def test_a_conflict_names_its_cards_and_the_card_being_added():
+    with pytest.raises(CardPositionConflict) as caught:
+        raise_on_overlaps([Rect(1, 0, 0, 6, 4), Rect(2, 6, 0, 6, 4), Rect(3, 4, 2, 4, 4)])
+    assert caught.value.detail == "Cards would overlap: 1 and 3, 2 and 3."
+    assert caught.value.extra["conflicts"] == [{"card_id": 1, "other_card_id": 3}, {"card_id": 2, "other_card_id": 3}]
+    with pytest.raises(CardPositionConflict) as caught:
+        raise_on_overlaps([Rect(None, 0, 0, 6, 4), Rect(7, 0, 2, 6, 4)])
+    assert caught.value.detail == "Cards would overlap: the new card and 7."
+
+
+def test_an_empty_rect_takes_no_room():
+    empty = [Rect(1, 0, 2, 24, 0), Rect(2, 3, 0, 0, 5)]
+    assert find_overlaps([*empty, Rect(3, 0, 0, 24, 4)]) == []
+    assert first_free_spot(empty, 24, 4) == (0, 0)
+
+
+def test_cards_one_column_wide_or_one_row_high_take_room():
+    thin = [Rect(1, 5, 0, 1, 3), Rect(2, 0, 3, 24, 1)]
+    assert find_overlaps(thin) == []
+    assert as_set(find_overlaps([*thin, Rect(3, 4, 2, 2, 2)])) == {frozenset((1, 3)), frozenset((2, 3))}
+    assert first_free_spot(thin, 5, 3) == (0, 0)
+    assert first_free_spot(thin, 6, 3) == (6, 0)
+    assert first_free_spot(thin, 24, 1) == (0, 4)

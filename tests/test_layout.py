@@ -71,6 +71,27 @@ def test_bounds_and_names_are_422_with_every_path(board, world):
     assert client.get(url).content == before
 
 
+def test_a_refused_batch_says_why_for_each_move(board):
+    client, url, (a, b, c) = board
+    body = problem(client.patch(f"{url}/layout", json=[move(a, 0, 8), move(2_000_000_000, 0, 20), move(a, 0, 30)]),
+                   422, "invalid_layout")
+    assert body["detail"] == "The layout batch cannot be applied."
+    assert body["errors"] == [
+        {"path": "/1/card_id", "message": "card 2000000000 is not on this dashboard"},
+        {"path": "/2/card_id", "message": f"card {a} is already moved by /0"},
+    ]
+
+
+def test_only_the_cards_that_move_are_changed(board):
+    client, url, (a, b, c) = board
+    before = {card["id"]: card for card in client.get(url).json()["cards"]}
+    assert client.patch(f"{url}/layout", json=[move(a, 0, 4), move(b, 12, 0)]).status_code == 200
+    after = {card["id"]: card for card in client.get(url).json()["cards"]}
+    assert after[a]["layout"] == {"x": 0, "y": 4, "w": 12, "h": 4}
+    assert after[a]["updated_at"] > before[a]["updated_at"]
+    assert (after[b], after[c]) == (before[b], before[c])
+
+
 def test_stale_if_match_is_412(board):
     client, url, (a, b, c) = board
     body = problem(client.patch(f"{url}/layout", json=[move(a, 0, 9)], headers={"If-Match": '"4"'}), 412, "precondition_failed")

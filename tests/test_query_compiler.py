@@ -331,6 +331,34 @@ def test_like_wildcards_in_values_are_literal(dataset):
     assert run_query(dataset, spec)["rows"] == []
 
 
+def test_a_backslash_in_a_text_match_is_literal(dataset):
+    append_rows(dataset, [{"'a\"b": text} for text in ("a\\b", "a\\%b", "ab", "\\x", "a%b")])
+
+    def found(op, value):
+        spec = {"columns": ["'a\"b"], "filters": [{"column": "'a\"b", "op": op, "value": value}],
+                "sort": [{"by": "'a\"b"}]}
+        return [row[0] for row in run_query(dataset, spec)["rows"]]
+
+    assert found("contains", "\\") == ["\\x", "a\\%b", "a\\b"]
+    assert found("contains", "a\\") == ["a\\%b", "a\\b"]
+    assert found("contains", "\\%") == ["a\\%b"]
+    assert found("starts_with", "\\") == ["\\x"]
+    assert found("starts_with", "A\\B") == ["a\\b"]
+
+
+def test_a_wildcard_character_in_a_value_matches_itself(dataset):
+    append_rows(dataset, [{"'a\"b": text} for text in ("a_b", "axb", "5%", "50")])
+
+    def found(op, value):
+        spec = {"columns": ["'a\"b"], "filters": [{"column": "'a\"b", "op": op, "value": value}]}
+        return [row[0] for row in run_query(dataset, spec)["rows"]]
+
+    assert found("contains", "_") == ["a_b"]
+    assert found("starts_with", "A_") == ["a_b"]
+    assert found("contains", "%") == ["5%"]
+    assert found("starts_with", "5%") == ["5%"]
+
+
 def test_text_matching_ignores_ascii_case_only(dataset):
     append_rows(dataset, [{"'a\"b": text} for text in ("XaY", "Ünï", "ünï")])
 
@@ -443,3 +471,60 @@ def test_a_bad_param_value_is_an_invalid_query(dataset):
     with pytest.raises(InvalidQuery):
         compile_query(dataset, spec, {"since": "yesterday"})
     assert compile_query(dataset, spec, {"since": date(2020, 1, 1)}).query is not None
+
+
+@pytest.mark.parametrize("spec, path, message", [
+    ({"filters": {"column": "select"}}, "/filters", "expected a list"),
+    ({"filters": ["select"]}, "/filters/0", "expected an object"),
+    ({"metrics": [{"agg": "count", "label": ""}]}, "/metrics/0/label", "expected a non-empty string"),
+    ({"columns": []}, "/columns", "expected a non-empty list of column names"),
+    ({"columns": ["select"], "metrics": [{"agg": "count"}]}, "/columns",
+     "columns (raw rows) cannot be combined with dimensions or metrics"),
+    ({"filters": [{"column": "select", "op": "eq", "value": {"param": 1}}]}, "/filters/0/value",
+     'expected a literal, a list or {"param": "<name>"}'),
+    ({"filters": [{"column": "'a\"b", "op": "contains", "value": 1}]}, "/filters/0/value", "expected a string"),
+    ({"sort": [{"by": "select", "direction": "up"}]}, "/sort/0/direction", "expected asc or desc"),
+    ({"filters": [{"column": "select", "op": "eq", "value": None}]}, "/filters/0/value",
+     "null is not a value here (use is_null / not_null) for the integer column 'select'"),
+    ({"filters": [{"column": "select", "op": "in", "value": 1}]}, "/filters/0/value", "expected a list"),
+    ({"filters": [{"column": "select", "op": "between", "value": [1]}]}, "/filters/0/value",
+     "expected a list of 2 values"),
+    ({"filters": [{"column": "select", "op": "like", "value": 1}]}, "/filters/0/op",
+     "expected one of eq, ne, gt, gte, lt, lte, in, not_in, contains, starts_with, between, is_null, not_null"),
+    ({"filters": [{"column": "select", "op": "gte"}]}, "/filters/0/value", "gte needs a value"),
+    ({"metrics": [{"agg": "median", "column": "select"}]}, "/metrics/0/agg",
+     "expected one of count, count_distinct, sum, avg, min, max"),
+    ({"metrics": [{"agg": "min", "column": "flag"}]}, "/metrics/0/column", "min does not apply to the boolean column 'flag'"),
+    ({"dimensions": [{"column": "nope"}]}, "/dimensions/0/column", "unknown column 'nope'"),
+    ({"limit": 0}, "/limit", "expected an integer >= 1"),
+])
+def test_invalid_queries_say_what_is_wrong(dataset, spec, path, message):
+    """The message a card editor shows beside the field, and the first one in the detail."""
+    with pytest.raises(InvalidQuery) as error:
+        compile_query(dataset, spec)
+    assert error.value.errors == [{"path": path, "message": message}]
+    assert error.value.detail == f"The query is invalid ({message})."
+
+
+def test_a_query_must_be_an_object(dataset):
+    with pytest.raises(InvalidQuery) as error:
+        compile_query(dataset, ["select"])
+    assert error.value.errors == [{"path": "", "message": "expected an object"}]
+
+
+def test_integer_sums_are_exact(dataset):
+    """Only float sums and averages are cut to 15 significant digits; integers add up exactly."""
+    big = 10**17
+    append_rows(dataset, [{"select": big + 1}, {"select": big + 2}, {"select": None}])
+    spec = {"metrics": [{"agg": "sum", "column": "select"}, {"agg": "max", "column": "select"}]}
+    (total, highest), = run_query(dataset, spec)["rows"]
+    assert (total, highest) == (2 * big + 3, big + 2)
+    assert type(total) is int and type(highest) is int
+
+
+def test_counts_are_integers_whatever_the_column(dataset):
+    sample(dataset)
+    spec = {"metrics": [{"agg": "count", "column": "'a\"b"}, {"agg": "count_distinct", "column": "Ünïcode name"}]}
+    result = run_query(dataset, spec)
+    assert [c["type"] for c in result["columns"]] == ["integer", "integer"]
+    assert result["rows"] == [[3, 3]]
