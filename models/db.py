@@ -135,8 +135,8 @@ class KeptPostgresqlDatabase(PooledPostgresqlDatabase):
     An idle connection has nothing to read: a terminated backend or a cut network shows as bytes
     (the server's goodbye) or end of file waiting on its socket, and such a connection is
     replaced. The goodbye can arrive a moment after the backend is gone, so a connection may
-    still die under the first statement of a request: `kept_connection_lost` tells the caller
-    it may run the request again on a new one.
+    still die under the first statement of a request: `connected()` then raises
+    KeptConnectionLost, and the caller may run the request again on a new one.
     """
 
     def __init__(self, *args, **kwargs):
@@ -297,7 +297,6 @@ def connected(write=False):
             else:
                 yield
     except (peewee.DatabaseError, psycopg.Error, sqlite3.Error, MaxConnectionsExceeded) as exc:
-
         kind = outage(exc)
         if kind is None:
             raise
