@@ -2,7 +2,7 @@ from connexion import NoContent
 
 from handlers import serializers
 from handlers.common import dashboard_to_change, etag, located
-from models.access import dashboard_for, dashboard_list, require_create_content
+from models.access import dashboard_for, dashboard_list, require_create_content, viewable_dashboard_with
 from models.content import Collection, Dashboard
 from models.duplicate import duplicate_dashboard as duplicate
 from models.parameters import validate_definitions
@@ -14,8 +14,8 @@ def list_dashboards(user, limit, offset, collection_id=None, q=None):
 
 
 def get_dashboard(user, dashboard_id):
-    row = dashboard_for(user, dashboard_id)
-    return serializers.dashboard_detail(row), 200, {"ETag": etag(row.version)}
+    row, contents = viewable_dashboard_with(user, dashboard_id, *serializers.CONTENTS)
+    return serializers.dashboard_detail(row, contents), 200, {"ETag": etag(row.version)}
 
 
 def create_dashboard(user, body):

@@ -178,10 +178,13 @@ _SHARES_OF = Prepared(lambda dashboard_id: Share.select(
 ).where(Share.dashboard == dashboard_id).order_by(Share.id).tuples())
 
 
-def dashboard_detail(row):
-    """The dashboard with its pages, cards (with their page number and layout) and shares."""
-    page_rows, card_rows, share_rows = Prepared.batch(
-        (_PAGES_OF, (row.id,), None), (_CARDS_OF, (row.id,), None), (_SHARES_OF, (row.id,), None))
+CONTENTS = (_PAGES_OF, _CARDS_OF, _SHARES_OF)
+
+
+def dashboard_detail(row, contents=None):
+    """The dashboard with its pages, cards (with their page number and layout) and shares
+    (`contents`: the rows of CONTENTS for it, when already read)."""
+    page_rows, card_rows, share_rows = contents or Prepared.batch(*((query, (row.id,), None) for query in CONTENTS))
     numbers = {page_id: position for page_id, position, _ in page_rows}
     return {
         **dashboard.dump(row),

@@ -200,13 +200,20 @@ def dashboard_list(principal, limit, offset, collection_id=None, q=None):
     return rows, total
 
 
-def _grant_levels(principal, dashboard_id):
-    """The levels of the share grants that reach the caller on one dashboard, by subject type."""
+def _grant_levels(principal, dashboard_id, rows=None):
+    """The levels of the share grants that reach the caller on one dashboard, by subject type
+    (`rows`: those of `_grants_on_call`, already read)."""
     levels = {"user": set(), "group": set()}
-    groups = sorted(principal.group_ids)
-    for subject_type, level in _GRANTS_ON.rows(dashboard_id, principal.user_id, *groups, shape=len(groups)):
+    if rows is None:
+        rows = Prepared.batch(_grants_on_call(principal, dashboard_id))[0]
+    for subject_type, level in rows:
         levels[subject_type].add(level)
     return levels
+
+
+def _grants_on_call(principal, dashboard_id):
+    groups = sorted(principal.group_ids)
+    return _GRANTS_ON, (dashboard_id, principal.user_id, *groups), len(groups)
 
 
 _GRANTS_ON = Prepared(lambda dashboard_id, user_id, *group_ids, shape: Share.select(
@@ -214,12 +221,13 @@ _GRANTS_ON = Prepared(lambda dashboard_id, user_id, *group_ids, shape: Share.sel
                                                   & _grants_reaching(user_id, group_ids)).tuples())
 
 
-def reasons_of(principal, dashboard):
+def reasons_of(principal, dashboard, grant_rows=None):
     """For view, comment and edit, the layers that grant it to the caller (empty: not granted).
 
-    One query (the caller's grants on this dashboard); comment and edit need view first.
+    One query (the caller's grants on this dashboard), unless its rows are given; comment and
+    edit need view first.
     """
-    grants = _grant_levels(principal, dashboard.id)
+    grants = _grant_levels(principal, dashboard.id, grant_rows)
 
     def layers(rule):
         found = {
@@ -239,11 +247,11 @@ def reasons_of(principal, dashboard):
     return reasons
 
 
-def access_of(principal, dashboard):
+def access_of(principal, dashboard, grant_rows=None):
     """The caller's rights on one dashboard of its project: a set of VIEW, COMMENT, EDIT."""
     if principal.is_admin or dashboard.owner_id == principal.user_id:
         return frozenset(RULES)  # every rule grants org admins and owners: no need to read grants
-    return frozenset(right for right, layers in reasons_of(principal, dashboard).items() if layers)
+    return frozenset(right for right, layers in reasons_of(principal, dashboard, grant_rows).items() if layers)
 
 
 def _dashboard_in(dashboard_id, project_id, shape):
@@ -264,6 +272,22 @@ def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
     if need not in rights:
         raise PermissionDenied(f"You may view dashboard {dashboard_id} but not {need} it.")
     return dashboard
+
+
+def viewable_dashboard_with(principal, dashboard_id, *contents):
+    """The dashboard the caller may view (404 otherwise, as `dashboard_for`) and the rows of
+    `contents`, prepared queries of the dashboard's id, all read together with the caller's grants
+    on it (one round trip on PostgreSQL); nothing of the contents leaves here when it may not."""
+    calls = [(_DASHBOARD, (dashboard_id, principal.project_id), "read")]
+    if not principal.is_admin:  # an admin's rights need no grants
+        calls.append(_grants_on_call(principal, dashboard_id))
+    calls += [(query, (dashboard_id,), None) for query in contents]
+    results = Prepared.batch(*calls)
+    dashboard = results[0][0] if results[0] else None
+    grant_rows = None if principal.is_admin else results[1]
+    if dashboard is None or VIEW not in access_of(principal, dashboard, grant_rows):
+        raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
+    return dashboard, results[len(calls) - len(contents):]
 
 
 def require_dataset_edit(principal):
