@@ -157,3 +157,21 @@ def test_refusals_say_what_is_missing(world):
     ]
     for response, detail in refusals:
         assert problem(response, 403, "permission_denied")["detail"] == detail
+
+
+def test_dataset_edit_alone_lets_a_viewer_change_datasets_and_nothing_else_does(world):
+    org = world.org()
+    _, holder = world.user(org, role="viewer", permissions=["dataset.edit"])
+    _, other = world.user(org, role="viewer", permissions=["dashboard.edit", "dashboard.view"])
+    body = {"name": "Sales", "columns": [{"name": "n", "type": "integer"}]}
+    created = holder.post("/datasets", json=body)
+    assert created.status_code == 201, created.text
+    problem(other.post("/datasets", json=body), 403, "permission_denied")
+    assert [d["name"] for d in holder.get("/datasets").json()["items"]] == ["Sales"]
+
+
+def test_a_group_outside_the_callers_org_is_named_in_the_404(world):
+    foreign = world.group(world.org())
+    _, member = world.user()
+    body = problem(member.get(f"/groups/{foreign.id}"), 404, "group_not_found")
+    assert body["detail"] == f"Group {foreign.id} does not exist."

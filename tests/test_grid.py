@@ -5,7 +5,7 @@ from hypothesis import given, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from models.errors import CardPositionConflict, InvalidLayout
-from models.grid import COLUMNS, Rect, check_bounds, find_overlaps, first_free_spot, raise_on_overlaps
+from models.grid import COLUMNS, Rect, check_bounds, find_overlaps, first_free_spot, overlaps, raise_on_overlaps
 
 
 def overlap(a, b):
@@ -242,3 +242,31 @@ def test_cards_one_column_wide_or_one_row_high_take_room():
     assert first_free_spot(thin, 5, 3) == (0, 0)
     assert first_free_spot(thin, 6, 3) == (6, 0)
     assert first_free_spot(thin, 24, 1) == (0, 4)
+
+
+COVER = Rect("cover", 4, 4, 8, 8)
+
+
+@pytest.mark.parametrize("other", [
+    Rect("left", 0, 4, 4, 8), Rect("right", 12, 4, 4, 8), Rect("above", 4, 0, 8, 4), Rect("below", 4, 12, 8, 4),
+])
+def test_rects_that_only_touch_do_not_overlap_in_either_order(other):
+    assert not overlaps(COVER, other) and not overlaps(other, COVER)
+
+
+@pytest.mark.parametrize("empty", [Rect("no width", 6, 6, 0, 2), Rect("no height", 6, 6, 2, 0)])
+def test_an_empty_rect_overlaps_nothing_in_either_order(empty):
+    assert not overlaps(COVER, empty) and not overlaps(empty, COVER)
+
+
+@pytest.mark.parametrize("thin", [Rect("one column", 6, 6, 1, 3), Rect("one row", 6, 6, 3, 1), Rect("one cell", 11, 11, 1, 1)])
+def test_a_one_cell_wide_or_high_rect_overlaps_what_covers_it_in_either_order(thin):
+    assert overlaps(COVER, thin) and overlaps(thin, COVER)
+
+
+def test_raise_on_overlaps_counts_every_pair_beyond_those_it_lists():
+    stacked = [Rect(i, 0, 0, 24, 4) for i in range(12)]  # every pair of 12: 66
+    with pytest.raises(CardPositionConflict) as caught:
+        raise_on_overlaps(stacked)
+    assert caught.value.extra["conflict_count"] == 66
+    assert len(caught.value.extra["conflicts"]) == 50

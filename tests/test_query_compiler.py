@@ -528,3 +528,72 @@ def test_counts_are_integers_whatever_the_column(dataset):
     result = run_query(dataset, spec)
     assert [c["type"] for c in result["columns"]] == ["integer", "integer"]
     assert result["rows"] == [[3, 3]]
+
+
+@pytest.mark.parametrize("spec, errors", [
+    ({"dimensions": [{"column": "Ünïcode name", "bucket": "decade"}]},
+     [("/dimensions/0/bucket", "expected one of day, week, month, quarter, year")]),
+    ({"dimensions": [{"column": "select", "bucket": "month"}]},
+     [("/dimensions/0/bucket", "a bucket needs a date or datetime column, 'select' is integer")]),
+    # every fault of every dimension is named, not only the first
+    ({"dimensions": [{"column": "nope"}, {"column": "select", "bucket": "year"}, "flag"]},
+     [("/dimensions/2", "expected an object"),
+      ("/dimensions/0/column", "unknown column 'nope'"),
+      ("/dimensions/1/bucket", "a bucket needs a date or datetime column, 'select' is integer")]),
+    ({"dimensions": [{"column": "select"}], "metrics": [{"agg": "sum", "column": "select"}, "count"]},
+     [("/metrics/1", "expected an object")]),
+    # a name shown twice is named where the second one is
+    ({"dimensions": [{"column": "select"}, {"column": "flag"}], "metrics": [{"agg": "count", "label": "flag"}]},
+     [("/metrics/0", "another output column is already named 'flag' (a metric can take a label)")]),
+    ({"dimensions": [{"column": "flag"}, {"column": "flag"}]},
+     [("/dimensions/1", "another output column is already named 'flag' (a metric can take a label)")]),
+    ({"metrics": [{"agg": "sum", "column": "select"}, {"agg": "sum", "column": "select"}]},
+     [("/metrics/1", "another output column is already named 'sum_select' (a metric can take a label)")]),
+])
+def test_every_fault_of_a_query_is_named_where_it_is(dataset, spec, errors):
+    with pytest.raises(InvalidQuery) as error:
+        compile_query(dataset, spec)
+    assert [(e["path"], e["message"]) for e in error.value.errors] == errors
+
+
+def test_an_average_over_no_values_is_null_and_other_aggregates_keep_their_types(dataset):
+    sample(dataset)
+    spec = {"filters": [{"column": "select", "op": "gt", "value": 100}],
+            "metrics": [{"agg": "avg", "column": "select"}, {"agg": "count"}, {"agg": "max", "column": "select"}]}
+    result = run_query(dataset, spec)
+    assert result["rows"] == [[None, 0, None]]
+    assert [c["type"] for c in result["columns"]] == ["number", "integer", "integer"]
+    spec["filters"] = []
+    assert run_query(dataset, spec)["rows"] == [[2.0, 4, 3]]
+
+
+@pytest.mark.parametrize("spec, path, message", [
+    ({"sort": [{"by": "nope"}]}, "/sort/0/by", "unknown output column 'nope'"),
+    ({"filters": [{"column": "select", "op": "contains", "value": "1"}]}, "/filters/0/column",
+     "contains does not apply to the integer column 'select'"),
+    ({"dimensions": [{"column": ["select"]}]}, "/dimensions/0/column", "unknown column ['select']"),
+])
+def test_more_faults_say_what_is_wrong(dataset, spec, path, message):
+    with pytest.raises(InvalidQuery) as error:
+        compile_query(dataset, spec)
+    assert error.value.errors == [{"path": path, "message": message}]
+
+
+def test_a_whole_second_datetime_matches_its_stored_value(dataset):
+    sample(dataset)
+    spec = {"filters": [{"column": "when at", "op": "eq", "value": "2021-01-01T00:00:00"}], "metrics": [{"agg": "count"}]}
+    assert run_query(dataset, spec)["rows"] == [[1]]
+    spec["filters"][0] = {"column": "Ünïcode name", "op": "eq", "value": "2020-11-16"}
+    assert run_query(dataset, spec)["rows"] == [[1]]
+
+
+def test_not_in_an_empty_list_keeps_every_value_but_null(dataset):
+    sample(dataset)
+    spec = {"filters": [{"column": "select", "op": "not_in", "value": []}], "metrics": [{"agg": "count"}]}
+    assert run_query(dataset, spec)["rows"] == [[3]]
+
+
+def test_a_date_parameter_makes_a_cache_key(dataset):
+    spec = {"filters": [{"column": "Ünïcode name", "op": "gte", "value": {"param": "since"}}]}
+    keys = {compile_query(dataset, spec, {"since": day}).cache_key for day in (date(2020, 1, 1), date(2020, 1, 2))}
+    assert len(keys) == 2
