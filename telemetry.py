@@ -144,7 +144,7 @@ def log_request(fields):
 
 def _observe_pool():
     pool = db.database.obj
-    if hasattr(pool, "_in_use"):  # playhouse.pool's databases; SQLite connects per request
+    if hasattr(pool, "_in_use"):  # playhouse.pool's databases: a served store (the command line's SQLite is not pooled)
         STORE_CONNECTIONS.labels("in_use").set(len(pool._in_use))
         STORE_CONNECTIONS.labels("available").set(len(pool._connections))
 

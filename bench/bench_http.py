@@ -120,7 +120,8 @@ def wrk(url, args, token=None, connections=None, script=None):
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk met errors against {url}:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
-    return rate, _ms(re.search(r"50%\s+(\S+)", out)[1]), _ms(re.search(r"99%\s+(\S+)", out)[1])
+    # The latency distribution's own lines: "50%" alone would also match a "+/- Stdev" figure.
+    return rate, _ms(re.search(r"\n\s*50%\s+(\S+)", out)[1]), _ms(re.search(r"\n\s*99%\s+(\S+)", out)[1])
 
 
 def _ms(text):

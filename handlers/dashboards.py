@@ -2,24 +2,20 @@ from connexion import NoContent
 
 from handlers import serializers
 from handlers.common import dashboard_to_change, etag, located
-from models.access import dashboard_for, require_create_content, visible_dashboards
-from models.base import text_match
+from models.access import dashboard_for, dashboard_list, require_create_content, viewable_dashboard_with
 from models.content import Collection, Dashboard
 from models.duplicate import duplicate_dashboard as duplicate
 from models.parameters import validate_definitions
 
 
 def list_dashboards(user, limit, offset, collection_id=None, q=None):
-    query = visible_dashboards(user)
-    if collection_id is not None:
-        query = query.where(Dashboard.collection == collection_id)
-    query = text_match(query, q, Dashboard.name, Dashboard.description)
-    return serializers.page_of(query, serializers.dashboards, limit, offset, Dashboard.name, Dashboard.id)
+    rows, total = dashboard_list(user, limit, offset, collection_id, q)
+    return serializers.paged([serializers.dashboard_of(row) for row in rows], total, limit, offset)
 
 
 def get_dashboard(user, dashboard_id):
-    row = dashboard_for(user, dashboard_id)
-    return serializers.dashboard_detail(row), 200, {"ETag": etag(row.version)}
+    row, contents = viewable_dashboard_with(user, dashboard_id, *serializers.CONTENTS)
+    return serializers.dashboard_detail(row, contents), 200, {"ETag": etag(row.version)}
 
 
 def create_dashboard(user, body):

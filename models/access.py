@@ -6,11 +6,11 @@ condition, so a page of dashboards costs one query whatever the caller's grants.
 
 from dataclasses import dataclass
 
-from peewee import JOIN, Value
+from peewee import JOIN, Value, fn
 
-from models.base import utcnow
+from models.base import like_pattern, text_condition, utcnow
 from models.content import ACCESS_LEVELS, Dashboard, Share
-from models.db import is_sqlite
+from models.db import Prepared, is_sqlite
 from models.errors import DashboardNotFound, GroupNotFound, PermissionDenied, Unauthenticated
 from models.identity import ApiToken, Group, GroupMember, Org, Project, ProjectPermission, User
 
@@ -60,32 +60,69 @@ class Principal:
         return self.role in ("editor", "admin")
 
 
-def principal_for_token(token):
-    """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown)."""
-    row = (
-        ApiToken.select(ApiToken, User, Project, Org)
-        .join(User).switch(ApiToken).join(Project).join(Org)
-        .where((ApiToken.token_hash == ApiToken.hash(token))
-               & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > utcnow())))
-        .first()
+_TOKEN = Prepared(lambda token_hash, now: (
+    ApiToken.select(ApiToken, User, Project, Org)
+    .join(User).switch(ApiToken).join(Project).join(Org)
+    .where((ApiToken.token_hash == token_hash) & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > now)))
+    .limit(1)
+))
+
+
+def _grants_by_token(token_hash):
+    """_grants_of for the user and project of a token, so that it goes with the token's query."""
+    through_groups = (
+        GroupMember.select(GroupMember.group, ProjectPermission.permission)
+        .join(ApiToken, on=(ApiToken.user == GroupMember.user))
+        .join(ProjectPermission, JOIN.LEFT_OUTER, on=(
+            (ProjectPermission.group == GroupMember.group) & (ProjectPermission.project == ApiToken.project)))
+        .where(ApiToken.token_hash == token_hash)
     )
+    direct = ProjectPermission.select(Value(None), ProjectPermission.permission).join(ApiToken, on=(
+        (ApiToken.user == ProjectPermission.user) & (ApiToken.project == ProjectPermission.project))
+    ).where(ApiToken.token_hash == token_hash)
+    return through_groups.union_all(direct).tuples()
+
+
+_GRANTS_BY_TOKEN = Prepared(_grants_by_token)
+
+
+def principal_for_token(token):
+    """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown).
+
+    The token's row and the caller's grants are two prepared queries sent together (one round
+    trip on PostgreSQL); the grants count only once the token's row says the token is valid.
+    """
+    token_hash = ApiToken.hash(token)
+    rows, grants = Prepared.batch((_TOKEN, (token_hash, ApiToken.expires_at.db_value(utcnow())), None),
+                                  (_GRANTS_BY_TOKEN, (token_hash,), None))
+    row = rows[0] if rows else None
     if row is None or row.user.org_id != row.project.org_id:
         raise Unauthenticated()
-    return load_principal(row.user, row.project, token_id=row.id)
+    return _principal(row.user, row.project, grants, token_id=row.id)
+
+
+def _grants_of(user_id, project_id):
+    through_groups = (
+        GroupMember.select(GroupMember.group, ProjectPermission.permission)
+        .join(ProjectPermission, JOIN.LEFT_OUTER, on=(
+            (ProjectPermission.group == GroupMember.group) & (ProjectPermission.project == project_id)))
+        .where(GroupMember.user == user_id)
+    )
+    direct = ProjectPermission.select(Value(None), ProjectPermission.permission).where(
+        (ProjectPermission.project == project_id) & (ProjectPermission.user == user_id))
+    return through_groups.union_all(direct).tuples()
+
+
+_GRANTS = Prepared(_grants_of)
 
 
 def load_principal(user, project, token_id=None):
     """The caller with its groups and the project permissions it holds directly or through them:
     one query, since it runs on every request."""
-    through_groups = (
-        GroupMember.select(GroupMember.group, ProjectPermission.permission)
-        .join(ProjectPermission, JOIN.LEFT_OUTER, on=(
-            (ProjectPermission.group == GroupMember.group) & (ProjectPermission.project == project.id)))
-        .where(GroupMember.user == user.id)
-    )
-    direct = ProjectPermission.select(Value(None), ProjectPermission.permission).where(
-        (ProjectPermission.project == project.id) & (ProjectPermission.user == user.id))
-    rows = list(through_groups.union_all(direct).tuples())
+    return _principal(user, project, _GRANTS.rows(user.id, project.id), token_id)
+
+
+def _principal(user, project, rows, token_id):
     return Principal(
         user_id=user.id, email=user.email, name=user.name, role=user.role,
         org_id=project.org_id, org_name=project.org.name,
@@ -106,42 +143,91 @@ def require_create_content(principal):
         raise PermissionDenied("Creating or changing this needs the editor role or dashboard.edit.")
 
 
-def _grant_condition(principal):
-    subject = (Share.subject_type == "user") & (Share.subject_id == principal.user_id)
-    if principal.group_ids:
-        subject |= (Share.subject_type == "group") & Share.subject_id.in_(list(principal.group_ids))
+def _grants_reaching(user_id, group_ids):
+    subject = (Share.subject_type == "user") & (Share.subject_id == user_id)
+    if group_ids:
+        subject |= (Share.subject_type == "group") & Share.subject_id.in_(list(group_ids))
     return subject
+
+
+def _sees_every_dashboard(principal):
+    return principal.is_admin or bool(principal.permissions & DASHBOARD_PERMISSIONS)
 
 
 def visible_dashboards(principal):
     """A query of the dashboards of the caller's project that the caller can view (RULES[VIEW] in SQL)."""
-    query = Dashboard.select().where(Dashboard.project == principal.project_id)
-    if principal.is_admin or principal.permissions & DASHBOARD_PERMISSIONS:
+    return _visible(principal.project_id, principal.user_id, sorted(principal.group_ids),
+                    _sees_every_dashboard(principal))
+
+
+def _visible(project_id, user_id, group_ids, every):
+    query = Dashboard.select().where(Dashboard.project == project_id)
+    if every:
         return query
-    granted = Share.select(Share.dashboard).where(_grant_condition(principal))
+    granted = Share.select(Share.dashboard).where(_grants_reaching(user_id, group_ids))
     return query.where(
-        (Dashboard.owner == principal.user_id)
+        (Dashboard.owner == user_id)
         | Dashboard.default_audience.in_(["org", "public"])
         | Dashboard.id.in_(granted)
     )
 
 
-def _grant_levels(principal, dashboard_id):
-    """The levels of the share grants that reach the caller on one dashboard, by subject type."""
+def _listing(project_id, user_id, collection_id, pattern, limit, offset, *group_ids, shape):
+    every, in_collection, matching, _, count = shape
+    query = _visible(project_id, user_id, group_ids, every)
+    if in_collection:
+        query = query.where(Dashboard.collection == collection_id)
+    if matching:
+        query = query.where(text_condition(pattern, Dashboard.name, Dashboard.description))
+    if count:
+        return query.select(fn.COUNT(Dashboard.id)).tuples()
+    return query.order_by(Dashboard.name, Dashboard.id).limit(limit).offset(offset).dicts()
+
+
+_LISTING = Prepared(_listing)
+
+
+def dashboard_list(principal, limit, offset, collection_id=None, q=None):
+    """(one page of the dashboards the caller can view, ordered by name then id, as dicts of
+    their fields; how many there are in all): two prepared queries sent together, whatever the
+    caller's grants."""
+    groups = sorted(principal.group_ids)
+    every = _sees_every_dashboard(principal)
+    values = (principal.project_id, principal.user_id, collection_id, like_pattern(q) if q else "", limit, offset,
+              *([] if every else groups))
+    shape = (every, collection_id is not None, bool(q), 0 if every else len(groups))
+    rows, [(total,)] = Prepared.batch((_LISTING, values, (*shape, False)), (_LISTING, values, (*shape, True)))
+    return rows, total
+
+
+def _grant_levels(principal, dashboard_id, rows=None):
+    """The levels of the share grants that reach the caller on one dashboard, by subject type
+    (`rows`: those of `_grants_on_call`, already read)."""
     levels = {"user": set(), "group": set()}
-    query = Share.select(Share.subject_type, Share.access_level).where(
-        (Share.dashboard == dashboard_id) & _grant_condition(principal))
-    for subject_type, level in query.tuples():
+    if rows is None:
+        rows = Prepared.batch(_grants_on_call(principal, dashboard_id))[0]
+    for subject_type, level in rows:
         levels[subject_type].add(level)
     return levels
 
 
-def reasons_of(principal, dashboard):
+def _grants_on_call(principal, dashboard_id):
+    groups = sorted(principal.group_ids)
+    return _GRANTS_ON, (dashboard_id, principal.user_id, *groups), len(groups)
+
+
+_GRANTS_ON = Prepared(lambda dashboard_id, user_id, *group_ids, shape: Share.select(
+    Share.subject_type, Share.access_level).where((Share.dashboard == dashboard_id)
+                                                  & _grants_reaching(user_id, group_ids)).tuples())
+
+
+def reasons_of(principal, dashboard, grant_rows=None):
     """For view, comment and edit, the layers that grant it to the caller (empty: not granted).
 
-    One query (the caller's grants on this dashboard); comment and edit need view first.
+    One query (the caller's grants on this dashboard), unless its rows are given; comment and
+    edit need view first.
     """
-    grants = _grant_levels(principal, dashboard.id)
+    grants = _grant_levels(principal, dashboard.id, grant_rows)
 
     def layers(rule):
         found = {
@@ -161,25 +247,47 @@ def reasons_of(principal, dashboard):
     return reasons
 
 
-def access_of(principal, dashboard):
+def access_of(principal, dashboard, grant_rows=None):
     """The caller's rights on one dashboard of its project: a set of VIEW, COMMENT, EDIT."""
     if principal.is_admin or dashboard.owner_id == principal.user_id:
         return frozenset(RULES)  # every rule grants org admins and owners: no need to read grants
-    return frozenset(right for right, layers in reasons_of(principal, dashboard).items() if layers)
+    return frozenset(right for right, layers in reasons_of(principal, dashboard, grant_rows).items() if layers)
+
+
+def _dashboard_in(dashboard_id, project_id, shape):
+    query = Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id)).limit(1)
+    return query.for_update() if shape == "lock" else query
+
+
+_DASHBOARD = Prepared(_dashboard_in)
 
 
 def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
     """The dashboard if the caller has `need` on it: 404 when it cannot view, 403 when it cannot edit."""
-    query = Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == principal.project_id))
-    if lock and not is_sqlite():
-        query = query.for_update()
-    dashboard = query.first()
+    shape = "lock" if lock and not is_sqlite() else "read"
+    dashboard = _DASHBOARD.first(dashboard_id, principal.project_id, shape=shape)
     rights = access_of(principal, dashboard) if dashboard else frozenset()
     if VIEW not in rights:
         raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
     if need not in rights:
         raise PermissionDenied(f"You may view dashboard {dashboard_id} but not {need} it.")
     return dashboard
+
+
+def viewable_dashboard_with(principal, dashboard_id, *contents):
+    """The dashboard the caller may view (404 otherwise, as `dashboard_for`) and the rows of
+    `contents`, prepared queries of the dashboard's id, all read together with the caller's grants
+    on it (one round trip on PostgreSQL); nothing of the contents leaves here when it may not."""
+    calls = [(_DASHBOARD, (dashboard_id, principal.project_id), "read")]
+    if not principal.is_admin:  # an admin's rights need no grants
+        calls.append(_grants_on_call(principal, dashboard_id))
+    calls += [(query, (dashboard_id,), None) for query in contents]
+    results = Prepared.batch(*calls)
+    dashboard = results[0][0] if results[0] else None
+    grant_rows = None if principal.is_admin else results[1]
+    if dashboard is None or VIEW not in access_of(principal, dashboard, grant_rows):
+        raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
+    return dashboard, results[len(calls) - len(contents):]
 
 
 def require_dataset_edit(principal):

@@ -20,8 +20,22 @@ def text_match(query, q, *fields):
     `q` match only themselves."""
     if not q:
         return query
-    needle = q.lower()
-    return query.where(functools.reduce(operator.or_, (peewee.fn.LOWER(f).contains(needle) for f in fields)))
+    return query.where(text_condition(like_pattern(q), *fields))
+
+
+def like_pattern(q):
+    """The LIKE pattern of `q` for `text_condition`: lower case, its wildcards escaped."""
+    escaped = q.lower().replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+    return f"%{escaped}%"
+
+
+def text_condition(pattern, *fields):
+    """One of `fields`, lower-cased, matches the LIKE `pattern` (escaped with a backslash); the
+    pattern is a plain value, so a prepared query can take it."""
+    escape = peewee.Value("\\", converter=False)
+    return functools.reduce(operator.or_, (
+        peewee.Expression(peewee.fn.LOWER(f), peewee.OP.ILIKE, peewee.NodeList((pattern, peewee.SQL("ESCAPE"), escape)))
+        for f in fields))
 
 
 class BaseModel(peewee.Model):

@@ -5,7 +5,7 @@ import secrets
 import peewee
 
 from models.base import BaseModel, TimestampedModel, utcnow
-from models.db import JSONField
+from models.db import JSONField, Prepared
 from models.errors import (
     CollectionCycle, CollectionNotEmpty, CollectionNotFound, InvalidReference, PreconditionFailed,
     PublicDashboardNotFound,
@@ -93,7 +93,10 @@ class Dashboard(TimestampedModel):
         for field in ("name", "description"):
             if field in changes:
                 setattr(self, field, changes[field])
-        self.save()
+        self.updated_at = utcnow()
+        _STORE_TOP_FIELDS.execute(
+            self.id, self.collection_id, self.name, self.description, Dashboard.parameters.db_value(self.parameters),
+            self.default_audience, self.public_slug, Dashboard.updated_at.db_value(self.updated_at))
 
     def set_audience(self, audience):
         """A public dashboard keeps one slug while it stays public; leaving public retires it."""
@@ -109,16 +112,31 @@ class Dashboard(TimestampedModel):
         The conditional UPDATE is the lock: of two writers holding the same version, the second
         finds no row to update once the first commits.
         """
-        query = Dashboard.update(version=Dashboard.version + 1, updated_at=utcnow()).where(Dashboard.id == self.id)
-        if expected is not None:
-            query = query.where(Dashboard.version.in_(sorted(expected)))
-        if query.execute() == 0:
+        now = utcnow()
+        shape = "any" if expected is None else len(expected)
+        bumped = _BUMP.rows(self.id, Dashboard.updated_at.db_value(now), *sorted(expected or ()), shape=shape)
+        if not bumped:
             current = Dashboard.select(Dashboard.version).where(Dashboard.id == self.id).scalar()
             raise PreconditionFailed(
                 f"The dashboard is at version {current}, which If-Match does not name.",
                 current_version=current,
             )
-        self.version = Dashboard.select(Dashboard.version).where(Dashboard.id == self.id).scalar()
+        self.version, self.updated_at = bumped[0][0], now
+
+
+def _bump(dashboard_id, now, *versions, shape):
+    query = Dashboard.update(version=Dashboard.version + 1, updated_at=now).where(Dashboard.id == dashboard_id)
+    if shape != "any":
+        query = query.where(Dashboard.version.in_(list(versions)))
+    return query.returning(Dashboard.version).tuples()
+
+
+# A write's version bump and a PATCH's fields, the statements of every dashboard write: prepared.
+_BUMP = Prepared(_bump)
+_STORE_TOP_FIELDS = Prepared(lambda dashboard_id, collection_id, name, description, parameters, audience, slug, now: (
+    Dashboard.update(collection=collection_id, name=name, description=description, parameters=parameters,
+                     default_audience=audience, public_slug=slug, updated_at=now)
+    .where(Dashboard.id == dashboard_id)))
 
 
 class Page(BaseModel):
@@ -184,3 +202,4 @@ class Share(TimestampedModel):
     def on_dashboard(cls, dashboard, share_id):
         return cls.get_or_raise(lambda: ShareNotFound(f"Share {share_id} does not exist on this dashboard."),
                                 (cls.id == share_id) & (cls.dashboard == dashboard.id))
+

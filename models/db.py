@@ -3,18 +3,26 @@
 Every request runs inside `connected()`, which is where the store being unreachable or busy
 stops being a driver error and becomes `ServiceUnavailable` (503 with Retry-After): the one
 place the model layer tells an outage from a bug.
+
+A server keeps its connections between requests (a pool on either store): opening one costs
+more than a request's queries (a SQLite connection runs its pragmas and checkpoints the WAL when
+the last one closes; a PostgreSQL one is a new backend). A kept connection is checked without a
+round trip when it is handed out, and replaced when it is dead or its SQLite file is gone.
 """
 
 import json
 import logging
 import math
+import os
+import select
 import sqlite3
+import threading
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import peewee
 import psycopg
-from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from models.errors import ServiceUnavailable
 
@@ -55,14 +63,14 @@ def open_database(url, *, lock_timeout_ms=None, create=True):
         timeout = (lock_timeout_ms if lock_timeout_ms is not None else CLI_LOCK_TIMEOUT_MS) / 1000
         if create or path == ":memory:":
             return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=timeout)
-        return peewee.SqliteDatabase(f"file:{quote(path)}?mode=rw", uri=True, pragmas=SQLITE_PRAGMAS,
-                                     timeout=timeout)
+        return KeptSqliteDatabase(f"file:{quote(path)}?mode=rw", uri=True, pragmas=SQLITE_PRAGMAS,
+                                  timeout=timeout, path=path, max_connections=64, stale_timeout=300)
     if parts.scheme in ("postgres", "postgresql"):
         options = dict(parse_qsl(parts.query))
         if lock_timeout_ms is not None:
             options["options"] = f"{options.get('options', '')} -c lock_timeout={int(lock_timeout_ms)}".strip()
             options.setdefault("connect_timeout", str(max(2, math.ceil(lock_timeout_ms / 1000))))
-        return PooledPostgresqlDatabase(
+        return KeptPostgresqlDatabase(
             unquote(parts.path.lstrip("/")),
             host=parts.hostname,
             port=parts.port or 5432,
@@ -75,6 +83,187 @@ def open_database(url, *, lock_timeout_ms=None, create=True):
             **options,
         )
     raise ValueError(f"unsupported DATABASE_URL scheme {parts.scheme!r} (sqlite or postgresql)")
+
+
+def _file_identity(path):
+    """(device, inode) of the file at `path`, None when there is none."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+class KeptSqliteDatabase(PooledSqliteDatabase):
+    """Serving's SQLite store (an existing file, `mode=rw`): connections kept between requests,
+    the pragmas run once per connection.
+
+    A kept connection would go on reading a file unlinked under it, so each one remembers the
+    file it opened (device and inode) and is dropped when the path no longer names that file:
+    a new connection then fails to open a missing file (503), or opens the file now there.
+    """
+
+    def __init__(self, database, *, path, **kwargs):
+        self.path = path
+        self._opened = {}  # connection key -> identity of the file it opened
+        # A kept connection serves one thread at a time, but not always the thread that made it.
+        super().__init__(database, check_same_thread=False, **kwargs)
+
+    def _connect(self):
+        self.current_file = _file_identity(self.path)  # one stat per hand-out
+        return super()._connect()
+
+    def _add_conn_hooks(self, conn):
+        super()._add_conn_hooks(conn)
+        self._opened[self.conn_key(conn)] = _file_identity(self.path)
+
+    def _is_closed(self, conn):
+        if self._opened.get(self.conn_key(conn)) != self.current_file or super()._is_closed(conn):
+            self._close_raw(conn)
+            return True
+        return False
+
+    def _close_raw(self, conn):
+        self._opened.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
+
+
+class KeptPostgresqlDatabase(PooledPostgresqlDatabase):
+    """Serving's PostgreSQL store: connections kept between requests, and checked without a
+    round trip when handed out (peewee's pool runs SELECT 1 each time).
+
+    An idle connection has nothing to read: a terminated backend or a cut network shows as bytes
+    (the server's goodbye) or end of file waiting on its socket, and such a connection is
+    replaced. The goodbye can arrive a moment after the backend is gone, so a connection may
+    still die under the first statement of a request: `connected()` then raises
+    KeptConnectionLost, and the caller may run the request again on a new one.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._handed_out = threading.local()
+        super().__init__(*args, **kwargs)
+
+    def _connect(self):
+        self._handed_out.kept = bool(self._connections)  # an idle connection is there to reuse
+        return super()._connect()
+
+    def _is_closed(self, conn):
+        if conn.closed or conn.broken or self._adapter.txn_status(conn) != self._adapter.txn_idle:
+            self._close_raw(conn)
+            return True
+        try:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError, psycopg.Error):
+            readable = True
+        if readable:
+            self._close_raw(conn)
+            return True
+        return False
+
+
+class Prepared:
+    """A query of a fixed shape whose SQL text is generated once per store, then run with new
+    values: peewee builds a query's text on every execution, and for the reads every request
+    makes that cost more than running them (README, performance).
+
+    `build(*values)` returns the peewee query; it is called once with stand-in values, which
+    are found again among the query's parameters. A value peewee would transform (a LIKE
+    pattern) cannot be prepared: building refuses it. Rows come out as the query's own rows
+    (models, joined models, tuples, dicts), converted by peewee as usual; the tuples and dicts of
+    a one-model query of fields are converted here, column by column, without peewee's per-row
+    machinery.
+    """
+
+    _STAND_IN = 7_340_000_000_000_000_000  # an id no table reaches, as an int or as text
+
+    def __init__(self, build):
+        self.build = build
+        self.compiled = {}  # (store, shape) -> (query, sql, parameter sources)
+        self.lock = threading.Lock()
+
+    def rows(self, *values, shape=None):
+        """The rows of the query for these values (a list); `shape` names a variant of `build`."""
+        store = database.obj
+        entry, params = self._bound(store, values, shape)
+        return self._rows_of(entry, store.execute_sql(entry[1], params))
+
+    def _bound(self, store, values, shape):
+        entry = self.compiled.get((store, shape))
+        if entry is None:
+            entry = self._compile(store, len(values), shape)
+        return entry, [values[source] if type(source) is int else source.value for source in entry[2]]
+
+    @staticmethod
+    def _rows_of(entry, cursor):
+        query, _, _, converters, names = entry
+        if converters is None:
+            return list(query._get_cursor_wrapper(cursor))
+        rows = cursor.fetchall()
+        if any(converters):
+            rows = [tuple(value if convert is None or value is None else convert(value)
+                          for convert, value in zip(converters, row)) for row in rows]
+        return rows if names is None else [dict(zip(names, row)) for row in rows]
+
+    @staticmethod
+    def batch(*calls):
+        """The rows of several prepared queries, each call `(prepared, values, shape)`: on
+        PostgreSQL sent in one pipeline (one round trip instead of one per query), on SQLite run
+        one after the other (no round trips to save)."""
+        store = database.obj
+        bound = [prepared._bound(store, values, shape) for prepared, values, shape in calls]
+        if not isinstance(store, peewee.PostgresqlDatabase):
+            return [Prepared._rows_of(entry, store.execute_sql(entry[1], params)) for entry, params in bound]
+        connection = store.connection()
+        with peewee.__exception_wrapper__, connection.pipeline():
+            cursors = [connection.cursor() for _ in bound]
+            for cursor, (entry, params) in zip(cursors, bound):
+                cursor.execute(entry[1], params)
+        return [Prepared._rows_of(entry, cursor) for cursor, (entry, _) in zip(cursors, bound)]
+
+    def execute(self, *values, shape=None):
+        """Run a prepared write (without RETURNING); the number of rows it changed."""
+        store = database.obj
+        entry, params = self._bound(store, values, shape)
+        return store.execute_sql(entry[1], params).rowcount
+
+    def first(self, *values, shape=None):
+        rows = self.rows(*values, shape=shape)
+        return rows[0] if rows else None
+
+    def _compile(self, store, arity, shape):
+        stand_ins = [self._STAND_IN + i for i in range(arity)]
+        query = self.build(*stand_ins) if shape is None else self.build(*stand_ins, shape=shape)
+        sql, params = query.sql()
+        slots = {**{value: i for i, value in enumerate(stand_ins)}, **{str(v): i for i, v in enumerate(stand_ins)}}
+        sources = []
+        for param in params:
+            if isinstance(param, (int, str)) and not isinstance(param, bool) and param in slots:
+                sources.append(slots[param])
+            elif str(self._STAND_IN)[:6] in str(param):
+                raise ValueError(f"a prepared query's value was transformed: {param!r}")
+            else:
+                sources.append(_Constant(param))
+        converters = names = None
+        if isinstance(query, peewee.ModelSelect) and query._row_type in (peewee.ROW.TUPLE, peewee.ROW.DICT):
+            converters = [_converter(node) for node in query._returning]
+            if query._row_type == peewee.ROW.DICT:  # keyed by field name, as a model's __data__
+                names = [node.name for node in query._returning]
+        entry = (query, sql, sources, converters, names)
+        with self.lock:
+            self.compiled[(store, shape)] = entry
+        return entry
+
+
+def _converter(node):
+    """What peewee applies to a selected column's values (None: nothing)."""
+    return node.python_value if isinstance(node, peewee.Field) else None
+
+
+class _Constant:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
 
 
 def bind(url, **options):
@@ -111,12 +300,34 @@ def connected(write=False):
         kind = outage(exc)
         if kind is None:
             raise
-        log.warning("store %s: %s", kind, first_line(exc))
         if kind == "busy":
+            log.warning("store %s: %s", kind, first_line(exc))
             raise ServiceUnavailable("The store is busy; try again shortly.",
                                      retry_after=RETRY_AFTER_BUSY) from exc
+        if _kept_connection():
+            raise KeptConnectionLost() from exc
+        log.warning("store %s: %s", kind, first_line(exc))
         raise ServiceUnavailable("The store cannot be reached; try again shortly.",
                                  retry_after=RETRY_AFTER_DOWN) from exc
+
+
+class KeptConnectionLost(Exception):
+    """Raised by `connected()` when a connection kept from an earlier request turns out dead.
+
+    Nothing was stored through it if it died before the request's transaction began; the caller
+    then runs the request again, once, on a new connection (a store really down answers 503 then).
+    """
+
+
+def _kept_connection():
+    store = database.obj
+    return isinstance(store, KeptPostgresqlDatabase) and getattr(store._handed_out, "kept", False)
+
+
+def unavailable(lost):
+    """The 503 for a request whose kept connection died once its transaction had begun."""
+    log.warning("store down: %s", first_line(lost.__cause__))
+    return ServiceUnavailable("The store cannot be reached; try again shortly.", retry_after=RETRY_AFTER_DOWN)
 
 
 # PostgreSQL errors that say the server is busy or gone, not that the SQL is wrong (SQLSTATE).

@@ -31,7 +31,7 @@ import telemetry
 from models import card_queries, card_types
 from models.content import Card, Page
 from models.datasets import Dataset
-from models.db import database, is_sqlite
+from models.db import Prepared, database, is_sqlite
 from models.errors import DomainError, InvalidQuery, PageNotFound
 from models.parameters import resolve_values
 from models.query import compile_query
@@ -134,25 +134,47 @@ class Renderer:
         self.budget = budget_ms / 1000
         # Query results under "result:<key>", whole answers under "page:<etag>": one bound for both.
         self.cache = ByteCache(cache_bytes)
+        # The dataset ids of a page at a dashboard version: a few bytes each, under their own
+        # bound (a sixteenth of the answers'), so that they never push an answer out.
+        self.page_datasets = ByteCache(max(cache_bytes // 16, 64 * 1024))
 
     def render(self, dashboard, page_number, given_params, if_none_match=None):
         """(the answer as JSON bytes, etag), or (None, etag) when `if_none_match` names the current
         representation."""
         params = resolve_values(dashboard.parameters, given_params)
-        cards = _cards_of(dashboard, page_number)
-        datasets = _datasets(dashboard.project_id, cards)
+        cards, dataset_ids = self._page_datasets(dashboard, page_number)
+        datasets = _datasets(dashboard.project_id, dataset_ids)
         etag = _etag(dashboard, page_number, params, datasets)
         if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
             return None, etag
         payload = self.cache.get("page:" + etag)
         telemetry.render_cache_lookup("page", hit=payload is not None)
         if payload is None:
+            if cards is None:
+                cards = _cards_of(dashboard, page_number)
             body = self._render(dashboard, page_number, params, cards, datasets)
             payload = encode(body)
             if not any(card["error"] and card["error"]["code"] in TRANSIENT for card in body["cards"]):
                 self.cache.put("page:" + etag, payload)
                 telemetry.render_cache_bytes(self.cache.bytes)
         return payload, etag
+
+    def _page_datasets(self, dashboard, page_number):
+        """(the page's cards, or None when not read; the ids of the datasets they read).
+
+        The ids are kept by the dashboard's version (every change of a card or page bumps it), so
+        a warm render reads neither the cards nor their configs: only the datasets' own versions,
+        for the ETag, come from the store each time.
+        """
+        key = f"datasets:{dashboard.id}:{dashboard.created_at.isoformat()}:{dashboard.version}:{page_number}"
+        kept = self.page_datasets.get(key)
+        if kept is not None:
+            return None, json.loads(kept)
+        cards = _cards_of(dashboard, page_number)  # PageNotFound when there is no such page
+        ids = sorted({i for i in (card_queries.dataset_id(c.card_type, c.config) for c in cards)
+                      if isinstance(i, int)})
+        self.page_datasets.put(key, encode(ids))
+        return cards, ids
 
     def _render(self, dashboard, page_number, params, cards, datasets):
         plans = [self._plan(card, datasets, params) for card in cards]
@@ -221,20 +243,26 @@ def _key(dataset, query, count):
 
 def _cards_of(dashboard, page_number):
     """The page's cards in layout order, in one query; PageNotFound when there is no such page."""
-    cards = list(Card.select().join(Page).where((Page.dashboard == dashboard.id) & (Page.position == page_number))
-                 .order_by(Card.y, Card.x, Card.id))
+    cards = _CARDS_ON_PAGE.rows(dashboard.id, page_number)
     if not cards and not Page.select().where((Page.dashboard == dashboard.id) & (Page.position == page_number)).exists():
         raise PageNotFound(f"Page {page_number} does not exist.")
     return cards
 
 
-def _datasets(project_id, cards):
-    ids = {card_queries.dataset_id(c.card_type, c.config) for c in cards} - {None}
-    ids = {i for i in ids if isinstance(i, int)}
+_CARDS_ON_PAGE = Prepared(lambda dashboard_id, page_number: Card.select().join(Page).where(
+    (Page.dashboard == dashboard_id) & (Page.position == page_number)).order_by(Card.y, Card.x, Card.id))
+
+
+def _datasets(project_id, ids):
+    """The datasets of the caller's project among `ids` (sorted), by id."""
     if not ids:
         return {}
-    rows = Dataset.select().where(Dataset.id.in_(sorted(ids)) & (Dataset.project == project_id))
+    rows = _DATASETS.rows(project_id, *ids, shape=len(ids))
     return {row.id: row for row in rows}
+
+
+_DATASETS = Prepared(lambda project_id, *ids, shape: Dataset.select().where(
+    Dataset.id.in_(list(ids)) & (Dataset.project == project_id)))
 
 
 def _etag(dashboard, page_number, params, datasets):

@@ -5,6 +5,8 @@ Each test builds its own app over its own address or file (the suite's app must 
 and binds the suite's store again afterwards.
 """
 
+import functools
+import json
 import os
 import pathlib
 import secrets
@@ -16,6 +18,7 @@ import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
+import peewee
 import psycopg
 import pytest
 from starlette.testclient import TestClient
@@ -124,6 +127,41 @@ def test_sqlite_file_removed_while_serving_is_503_and_not_recreated(serve, sqlit
     unavailable(client.post("/dashboards/collections", json={"name": "Finance"}))
     unavailable(ApiClient(http).get(f"/public/dashboards/{slug}/render", params={"page": 1}))
     assert not sqlite_file.exists()
+
+
+@sqlite_only
+def test_sqlite_file_replaced_while_serving_is_read_from_the_new_file(serve, sqlite_file):
+    """Kept connections would go on reading the unlinked file: each request checks that the path
+    still names the file its connection opened."""
+    http = serve(f"sqlite:///{sqlite_file}")
+    old = ApiClient(http, admin_token())
+    assert old.get("/me").status_code == 200
+    for leftover in (sqlite_file, *(sqlite_file.with_name(sqlite_file.name + end) for end in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+    unavailable(old.get("/me"))
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{sqlite_file}"}
+    run = functools.partial(subprocess.run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True)
+    run([sys.executable, "-m", "cli", "init"])
+    created = json.loads(run([sys.executable, "-m", "cli", "create-user", "--org", "new", "--project", "default",
+                              "--email", "new@example.com", "--role", "admin"]).stdout)
+    assert ApiClient(http, created["token"]).get("/me").json()["user"]["email"] == "new@example.com"
+    problem(old.get("/me"), 401, "unauthenticated")  # the old file's token is not in the new one
+
+
+def test_requests_reuse_kept_connections(serve, database_url, clean_store, monkeypatch):
+    """Connections are made once and kept, not opened and closed by every request."""
+    made = []
+    for kind in (peewee.SqliteDatabase, peewee.PostgresqlDatabase):
+        monkeypatch.setattr(kind, "_connect", lambda self, make=kind._connect: made.append(self) or make(self))
+    http = serve(database_url)
+    client = ApiClient(http, admin_token())
+    dashboard = client.post("/dashboards", json={"name": "Kept"}).json()
+    before = len(made)
+    for n in range(15):
+        assert client.get(f"/dashboards/{dashboard['id']}").status_code == 200
+        assert client.get("/dashboards").status_code == 200
+        assert client.patch(f"/dashboards/{dashboard['id']}", json={"name": f"Kept {n}"}).status_code == 200
+    assert len(made) - before <= 2  # 45 requests: at most a connection or two more than before
 
 
 @sqlite_only
