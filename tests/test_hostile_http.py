@@ -228,3 +228,14 @@ def test_a_large_body_being_checked_does_not_hold_up_a_light_request(world, app,
     asyncio.run(scenario())
     assert events == ["light answered 200", "large body checked", "large answered 201"]
     assert client.get("/datasets").json()["items"][0]["row_count"] == 3_000
+
+
+def test_a_large_body_is_parsed_only_for_a_known_caller(world, editor):
+    """A made-up token of the right shape is 401 before a large body is parsed; a known caller's
+    large body is parsed and checked (here: it is not JSON)."""
+    from tests.conftest import ApiClient
+
+    stranger = ApiClient(world.http, "dba_" + "A" * 43)
+    not_json = "[" + "x" * (framework.INLINE_BODY_BYTES + 1)
+    problem(post_raw(stranger, "/datasets", not_json), 401, "unauthenticated")
+    assert problem(post_raw(editor, "/datasets", not_json), 400, "invalid_request")["detail"] == "The body is not valid JSON."
