@@ -73,3 +73,14 @@ def test_malformed_large_bodies_are_invalid_json(text):
 def test_a_lone_surrogate_is_refused_an_escaped_backslash_is_not(pad):
     assert errors_of(f'{{"pad": "{pad}", "name": "\\ud800"}}'.encode())[0] == "The body is not valid UTF-8."
     assert framework.parse_strict_json(f'{{"pad": "{pad}", "name": "\\\\ud800"}}'.encode())["name"] == "\\ud800"
+
+
+def test_release_empties_the_long_lists_of_a_body_and_keeps_the_rest():
+    rows = [[i] for i in range(framework.RELEASE_SLICE * 3 + 7)]
+    body = {"rows": rows, "name": "kept", "few": [1, 2]}
+    framework.release(body)
+    assert len(rows) <= framework.RELEASE_SLICE and body["name"] == "kept" and body["few"] == [1, 2]
+    moves = [{"card_id": i} for i in range(framework.RELEASE_SLICE + 1)]
+    framework.release(moves)
+    assert len(moves) <= framework.RELEASE_SLICE
+    framework.release(None)  # no body: nothing to do
