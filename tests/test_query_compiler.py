@@ -565,6 +565,8 @@ def test_an_average_over_no_values_is_null_and_other_aggregates_keep_their_types
     assert [c["type"] for c in result["columns"]] == ["number", "integer", "integer"]
     spec["filters"] = []
     assert run_query(dataset, spec)["rows"] == [[2.0, 4, 3]]
+    spec["filters"] = [{"column": "select", "op": "in", "value": [1, 2]}]  # not a whole number
+    assert run_query(dataset, spec)["rows"] == [[1.5, 2, 2]]
 
 
 @pytest.mark.parametrize("spec, path, message", [
@@ -572,6 +574,8 @@ def test_an_average_over_no_values_is_null_and_other_aggregates_keep_their_types
     ({"filters": [{"column": "select", "op": "contains", "value": "1"}]}, "/filters/0/column",
      "contains does not apply to the integer column 'select'"),
     ({"dimensions": [{"column": ["select"]}]}, "/dimensions/0/column", "unknown column ['select']"),
+    ({"limit": True}, "/limit", "expected an integer >= 1"),
+    ({"sort": ["select"]}, "/sort/0", "expected an object"),
 ])
 def test_more_faults_say_what_is_wrong(dataset, spec, path, message):
     with pytest.raises(InvalidQuery) as error:
