@@ -175,11 +175,22 @@ class Prepared:
     """
 
     _STAND_IN = 7_340_000_000_000_000_000  # an id no table reaches, as an int or as text
+    _instances = []
 
     def __init__(self, build):
         self.build = build
         self.compiled = {}  # (store, shape) -> (query, sql, parameter sources)
         self.lock = threading.Lock()
+        Prepared._instances.append(self)
+
+    @classmethod
+    def forget(cls):
+        """Drop every generated SQL text; each is generated again when next used. The tests call
+        it before each test, so a query's `build` runs in every test that needs it (a mutant of
+        it is seen by those tests, not only by the first test of a run)."""
+        for prepared in cls._instances:
+            with prepared.lock:
+                prepared.compiled.clear()
 
     def rows(self, *values, shape=None):
         """The rows of the query for these values (a list); `shape` names a variant of `build`."""

@@ -61,6 +61,12 @@ def store(database_url):
     database.close_all() if hasattr(database, "close_all") else database.close()
 
 
+@pytest.fixture(autouse=True)
+def fresh_prepared_queries():
+    """Each test generates the SQL of the prepared queries it runs (see `db.Prepared.forget`)."""
+    db.Prepared.forget()
+
+
 @pytest.fixture
 def clean_store(store):
     yield store
