@@ -69,7 +69,8 @@ _TOKEN = Prepared(lambda token_hash, now: (
 
 
 def _grants_by_token(token_hash):
-    """_grants_of for the user and project of a token, so that it goes with the token's query."""
+    """The caller's groups and the project permissions it holds directly or through them, for the
+    user and project of a token, so that the query goes with the token's own."""
     through_groups = (
         GroupMember.select(GroupMember.group, ProjectPermission.permission)
         .join(ApiToken, on=(ApiToken.user == GroupMember.user))
@@ -99,27 +100,6 @@ def principal_for_token(token):
     if row is None or row.user.org_id != row.project.org_id:
         raise Unauthenticated()
     return _principal(row.user, row.project, grants, token_id=row.id)
-
-
-def _grants_of(user_id, project_id):
-    through_groups = (
-        GroupMember.select(GroupMember.group, ProjectPermission.permission)
-        .join(ProjectPermission, JOIN.LEFT_OUTER, on=(
-            (ProjectPermission.group == GroupMember.group) & (ProjectPermission.project == project_id)))
-        .where(GroupMember.user == user_id)
-    )
-    direct = ProjectPermission.select(Value(None), ProjectPermission.permission).where(
-        (ProjectPermission.project == project_id) & (ProjectPermission.user == user_id))
-    return through_groups.union_all(direct).tuples()
-
-
-_GRANTS = Prepared(_grants_of)
-
-
-def load_principal(user, project, token_id=None):
-    """The caller with its groups and the project permissions it holds directly or through them:
-    one query, since it runs on every request."""
-    return _principal(user, project, _GRANTS.rows(user.id, project.id), token_id)
 
 
 def _principal(user, project, rows, token_id):
@@ -154,13 +134,8 @@ def _sees_every_dashboard(principal):
     return principal.is_admin or bool(principal.permissions & DASHBOARD_PERMISSIONS)
 
 
-def visible_dashboards(principal):
-    """A query of the dashboards of the caller's project that the caller can view (RULES[VIEW] in SQL)."""
-    return _visible(principal.project_id, principal.user_id, sorted(principal.group_ids),
-                    _sees_every_dashboard(principal))
-
-
 def _visible(project_id, user_id, group_ids, every):
+    """The dashboards of the project the caller can view (RULES[VIEW] in SQL)."""
     query = Dashboard.select().where(Dashboard.project == project_id)
     if every:
         return query
