@@ -98,8 +98,9 @@ class _Context:
     def error(self, path, message):
         self.errors.append({"path": path, "message": message})
 
-    def column(self, name, path, types=_ANY, what="this"):
-        """The dataset column `name`, or None after recording why it cannot be used here."""
+    def column(self, name, path, types=_ANY, what=None):
+        """The dataset column `name`, or None after recording why it cannot be used here; `what`
+        (an aggregate or operator) names what `types` restricts."""
         column = self.columns.get(name) if isinstance(name, str) else None
         if column is None:
             self.error(path, f"unknown column {name!r}")
