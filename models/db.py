@@ -297,16 +297,12 @@ def write_transaction():
 
 
 @contextmanager
-def connected(write=False):
-    """One request's connection, and for a write its one transaction (a failed request stores
-    nothing); an unreachable or locked store raises ServiceUnavailable, anything else passes."""
+def connected():
+    """One request's connection (a write opens its transaction inside, `write_transaction`); an
+    unreachable or locked store raises ServiceUnavailable, anything else passes."""
     try:
         with database.connection_context():
-            if write:
-                with write_transaction():
-                    yield
-            else:
-                yield
+            yield
     except (peewee.DatabaseError, psycopg.Error, sqlite3.Error, MaxConnectionsExceeded) as exc:
         kind = outage(exc)
         if kind is None:
