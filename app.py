@@ -28,7 +28,7 @@ def create_app(settings=None):
     app = connexion.AsyncApp(__name__, specification_dir=ROOT)
     app.add_api(
         "openapi.yaml",
-        resolver=telemetry.StorelessResolver(framework.StoreResolver(get_function_from_name)),
+        resolver=telemetry.StorelessResolver(framework.StoreResolver(get_function_from_name, framework.Lanes(settings.request_threads))),
         strict_validation=True,
         uri_parser_class=framework.QueryParser,
         validate_responses=settings.validate_responses,

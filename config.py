@@ -15,6 +15,7 @@ class Settings:
     validate_responses: bool = False
     cors_origins: tuple = field(default_factory=tuple)
     render_workers: int = 8
+    request_threads: int = 2
     card_time_budget_ms: int = 5000
     cors_allow_headers: tuple = ("Authorization", "Content-Type", "If-Match", "If-None-Match")
     store_lock_timeout_ms: int = 5000
@@ -31,6 +32,7 @@ class Settings:
             "validate_responses": environ.get("VALIDATE_RESPONSES", "") == "1",
             "cors_origins": _csv(environ.get("CORS_ORIGINS", "")),
             "render_workers": int(environ.get("RENDER_WORKERS", cls.render_workers)),
+            "request_threads": int(environ.get("REQUEST_THREADS", cls.request_threads)),
             "card_time_budget_ms": int(environ.get("CARD_TIME_BUDGET_MS", cls.card_time_budget_ms)),
             "cors_allow_headers": _csv(environ.get("CORS_ALLOW_HEADERS", ",".join(cls.cors_allow_headers))),
             "store_lock_timeout_ms": int(environ.get("STORE_LOCK_TIMEOUT_MS", cls.store_lock_timeout_ms)),

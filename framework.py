@@ -17,8 +17,10 @@ import sys
 import threading
 import time
 
+import anyio
 import connexion
 import yaml
+from anyio.lowlevel import RunVar
 from connexion import NoContent
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionResponse
@@ -198,15 +200,46 @@ def _bearer_token(scope):
     return token if isinstance(token, BearerToken) else None
 
 
-def _with_store(function, read_only, header_params):
+class Lanes:
+    """How many worker threads run handlers at once, per event loop: `threads` for reads and as
+    many again for writes; long-running handlers take the shared pool (anyio's, 40 threads).
+
+    Threads that all want the GIL hand it to each other at every driver call (each SQLite step,
+    each PostgreSQL round trip): with one thread per request, GET one dashboard under eight
+    concurrent clients spent a third of its CPU in the kernel passing the GIL (README,
+    performance). Reads and writes have lanes of their own, so that a write waiting for SQLite's
+    lock does not hold up the reads, which never wait for it.
+    """
+
+    _limiters = RunVar("request_lanes")
+
+    def __init__(self, threads):
+        if threads < 1:
+            raise ValueError(f"REQUEST_THREADS must be at least 1, not {threads}")
+        self.threads = threads
+
+    def limiter(self, lane):
+        if lane is None:
+            return None
+        try:
+            limiters = self._limiters.get()
+        except LookupError:
+            limiters = {"read": anyio.CapacityLimiter(self.threads), "write": anyio.CapacityLimiter(self.threads)}
+            self._limiters.set(limiters)
+        return limiters[lane]
+
+
+def _with_store(function, read_only, header_params, lanes):
     """Run a handler on the request's one connection, a write inside one transaction: a failed
     request stores nothing.
 
     One thread hop per request: the bearer token's lookup, the handler and the JSON encoding
-    run together on a worker thread, on one connection (a thread hop costs about as much as the
-    queries of a read). Connexion injects path, query and body arguments; the header parameters
-    the spec declares (such as If-Match) are injected here, under their snake_case names.
+    run together on a worker thread of the request's lane (`Lanes`), on one connection (a thread
+    hop costs about as much as the queries of a read). Connexion injects path, query and body
+    arguments; the header parameters the spec declares (such as If-Match) are injected here,
+    under their snake_case names.
     """
+    lane = None if getattr(function, "long_running", False) else "read" if read_only else "write"
 
     def attempt(token, args, kwargs, began):
         with db.connected():
@@ -244,7 +277,8 @@ def _with_store(function, read_only, header_params):
             kwargs["body"] = request.scope[BODY_SCOPE_KEY]
         token = kwargs.get("user")
         token = token if isinstance(token, BearerToken) else None
-        return await run_in_threadpool(run, token, args, kwargs)
+        return await anyio.to_thread.run_sync(functools.partial(run, token, args, kwargs),
+                                              limiter=lanes.limiter(lane))
 
     # Connexion reads the handler's signature on every request; inspect then answers at once.
     handler.__signature__ = inspect.signature(function)
@@ -252,12 +286,18 @@ def _with_store(function, read_only, header_params):
 
 
 class StoreResolver(Resolver):
+    """Resolves each operation to its handler run by `_with_store`, in a lane of `lanes`."""
+
+    def __init__(self, function_resolver, lanes):
+        super().__init__(function_resolver)
+        self.lanes = lanes
+
     def resolve(self, operation):
         resolution = super().resolve(operation)
         read_only = operation.method.lower() in ("get", "head")
         spec = operation._operation
         headers = [p["name"] for p in spec.get("parameters", []) if p.get("in") == "header"]
-        resolution.function = _with_store(resolution.function, read_only, headers)
+        resolution.function = _with_store(resolution.function, read_only, headers, self.lanes)
         return resolution
 
 

@@ -35,8 +35,8 @@ REQUESTS = Counter("dashboards_api_requests", "Requests answered, by operation a
 LATENCY = Histogram("dashboards_api_request_duration_seconds", "Time to answer a request, by operation and status.",
                     ["operation", "status"], buckets=LATENCY_BUCKETS)
 IN_FLIGHT = Gauge("dashboards_api_requests_in_flight", "Requests being answered now.", multiprocess_mode="livesum")
-RENDER_CACHE = Counter("dashboards_api_render_cache", "Render cache lookups: whole answers (page) and card "
-                       "query results (query), by result (hit or miss).", ["cache", "result"])
+RENDER_CACHE = Counter("dashboards_api_render_cache", "Answer cache lookups: whole render answers (page), "
+                       "card query results (query) and dashboards (dashboard), by result (hit or miss).", ["cache", "result"])
 RENDER_CACHE_BYTES = Gauge("dashboards_api_render_cache_bytes", "Bytes the render cache (query results and "
                            "whole answers, one bound: RENDER_CACHE_BYTES) holds.", multiprocess_mode="livesum")
 CARD_QUERIES = Histogram("dashboards_api_card_query_duration_seconds", "Card data queries run in the store, by "

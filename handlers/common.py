@@ -1,10 +1,17 @@
-"""HTTP conventions shared by the handlers: entity tags and Location headers."""
+"""HTTP conventions shared by the handlers: entity tags, Location headers, long-running work."""
 
 import re
 
 from models.access import EDIT, dashboard_for
 
 STRONG_TAG = re.compile(r'^\s*"(\d{1,18})"\s*$')
+
+
+def long_running(function):
+    """Marks a handler whose work the store's indexes do not bound (card queries, rows in the
+    body, a table to drop): it runs on the shared thread pool, not in a request lane (framework.py)."""
+    function.long_running = True
+    return function
 
 
 def etag(version):

@@ -1,4 +1,5 @@
 from connexion import NoContent
+from starlette.responses import Response
 
 from handlers import serializers
 from handlers.common import dashboard_to_change, etag, located
@@ -14,8 +15,9 @@ def list_dashboards(user, limit, offset, collection_id=None, q=None):
 
 
 def get_dashboard(user, dashboard_id):
-    row, contents = viewable_dashboard_with(user, dashboard_id, *serializers.CONTENTS)
-    return serializers.dashboard_detail(row, contents), 200, {"ETag": etag(row.version)}
+    row, _ = viewable_dashboard_with(user, dashboard_id)
+    return Response(serializers.dashboard_detail_encoded(row), headers={"ETag": etag(row.version)},
+                    media_type="application/json")
 
 
 def create_dashboard(user, body):

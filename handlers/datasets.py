@@ -1,7 +1,7 @@
 from connexion import NoContent
 
 from handlers import serializers
-from handlers.common import located
+from handlers.common import located, long_running
 from models import dataset_tables
 from models.access import require_dataset_edit
 from models.base import text_match
@@ -17,6 +17,7 @@ def get_dataset(user, dataset_id):
     return serializers.dataset.dump(Dataset.in_project(user.project_id, dataset_id))
 
 
+@long_running
 def create_dataset(user, body):
     require_dataset_edit(user)
     row = dataset_tables.create_dataset(user.project_id, body["name"], body["columns"], body.get("description", ""))
@@ -25,6 +26,7 @@ def create_dataset(user, body):
     return located(serializers.dataset.dump(row), f"/datasets/{row.id}")
 
 
+@long_running
 def delete_dataset(user, dataset_id):
     require_dataset_edit(user)
     row = Dataset.in_project(user.project_id, dataset_id)
@@ -33,6 +35,7 @@ def delete_dataset(user, dataset_id):
     return NoContent, 204
 
 
+@long_running
 def append_rows(user, dataset_id, body):
     require_dataset_edit(user)
     row = Dataset.in_project(user.project_id, dataset_id)
@@ -42,6 +45,7 @@ def append_rows(user, dataset_id, body):
     return {"appended": appended, "row_count": row.row_count, "version": row.version}
 
 
+@long_running
 def preview_rows(user, dataset_id, limit, offset):
     row = Dataset.in_project(user.project_id, dataset_id)
     return {

@@ -1,6 +1,7 @@
 from connexion import NoContent
 from starlette.responses import Response
 
+from handlers.common import long_running
 from models import render
 from models.access import dashboard_for
 from models.content import Dashboard
@@ -10,10 +11,12 @@ from models.content import Dashboard
 PUBLIC_CACHING = {"Cache-Control": "public, no-cache"}
 
 
+@long_running
 def render_dashboard(user, dashboard_id, page, param=None, if_none_match=None):
     return _answer(dashboard_for(user, dashboard_id), page, param, if_none_match)
 
 
+@long_running
 def render_public_dashboard(slug, page, param=None, if_none_match=None):
     return _answer(Dashboard.public(slug), page, param, if_none_match, PUBLIC_CACHING)
 

@@ -7,6 +7,7 @@ dashboard (README, performance). The others stay marshmallow schemas.
 
 from marshmallow import Schema, fields
 
+from models import render
 from models.content import Card, Page, Share
 from models.db import Prepared
 from models.identity import GroupMember, User
@@ -193,6 +194,17 @@ def dashboard_detail(row, contents=None):
                   for card_id, card_type, config, page_id, *rest in card_rows],
         "shares": [_share_of(*share) for share in share_rows],
     }
+
+
+def dashboard_detail_encoded(row):
+    """GET one dashboard's answer as JSON bytes, kept by the dashboard's version (every change of
+    its pages, cards and shares bumps it) and creation time (a store made again reuses ids).
+
+    The contents are read after the row, so an answer kept under a version is never older than
+    it: a write racing the read can only make it newer, and a newer version has a key of its own.
+    """
+    key = f"{row.id}:{row.created_at.isoformat()}:{row.version}"
+    return render.renderer().kept("dashboard", key, lambda: dashboard_detail(row))
 
 
 def card(row):

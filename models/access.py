@@ -61,10 +61,11 @@ class Principal:
 
 
 _TOKEN = Prepared(lambda token_hash, now: (
-    ApiToken.select(ApiToken, User, Project, Org)
+    ApiToken.select(ApiToken.id, User.id, User.email, User.name, User.role, User.org, Project.id, Project.name,
+                    Project.org, Org.name)
     .join(User).switch(ApiToken).join(Project).join(Org)
     .where((ApiToken.token_hash == token_hash) & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > now)))
-    .limit(1)
+    .limit(1).tuples()
 ))
 
 
@@ -96,19 +97,16 @@ def principal_for_token(token):
     token_hash = ApiToken.hash(token)
     rows, grants = Prepared.batch((_TOKEN, (token_hash, ApiToken.expires_at.db_value(utcnow())), None),
                                   (_GRANTS_BY_TOKEN, (token_hash,), None))
-    row = rows[0] if rows else None
-    if row is None or row.user.org_id != row.project.org_id:
+    if not rows:
         raise Unauthenticated()
-    return _principal(row.user, row.project, grants, token_id=row.id)
-
-
-def _principal(user, project, rows, token_id):
+    token_id, user_id, email, name, role, user_org_id, project_id, project_name, org_id, org_name = rows[0]
+    if user_org_id != org_id:
+        raise Unauthenticated()
     return Principal(
-        user_id=user.id, email=user.email, name=user.name, role=user.role,
-        org_id=project.org_id, org_name=project.org.name,
-        project_id=project.id, project_name=project.name,
-        group_ids=frozenset(group for group, _ in rows if group is not None),
-        permissions=frozenset(permission for _, permission in rows if permission is not None),
+        user_id=user_id, email=email, name=name, role=role, org_id=org_id, org_name=org_name,
+        project_id=project_id, project_name=project_name,
+        group_ids=frozenset(group for group, _ in grants if group is not None),
+        permissions=frozenset(permission for _, permission in grants if permission is not None),
         token_id=token_id,
     )
 

@@ -138,6 +138,18 @@ class Renderer:
         # bound (a sixteenth of the answers'), so that they never push an answer out.
         self.page_datasets = ByteCache(max(cache_bytes // 16, 64 * 1024))
 
+    def kept(self, kind, key, build):
+        """The answer kept under `kind` and `key` (bytes), or `build()`'s, encoded and kept under
+        the same bound as the render's answers. A key must name everything the answer shows."""
+        key = f"{kind}:{key}"
+        payload = self.cache.get(key)
+        telemetry.render_cache_lookup(kind, hit=payload is not None)
+        if payload is None:
+            payload = encode(build())
+            self.cache.put(key, payload)
+            telemetry.render_cache_bytes(self.cache.bytes)
+        return payload
+
     def render(self, dashboard, page_number, given_params, if_none_match=None):
         """(the answer as JSON bytes, etag), or (None, etag) when `if_none_match` names the current
         representation."""

@@ -91,7 +91,7 @@ def test_store_resolver_reads_the_operation_spec():
     spec = {"operationId": "handlers.datasets.append_rows", "responses": {},
             "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"}}]}
     operation = OpenAPIOperation("post", "/datasets/{dataset_id}/rows", spec,
-                                 resolver=framework.StoreResolver(get_function_from_name))
+                                 resolver=framework.StoreResolver(get_function_from_name, framework.Lanes(2)))
     assert operation._operation is spec
     assert operation.function.__wrapped__.__name__ == "append_rows"
 

@@ -239,3 +239,82 @@ def test_a_large_body_is_parsed_only_for_a_known_caller(world, editor):
     not_json = "[" + "x" * (framework.INLINE_BODY_BYTES + 1)
     problem(post_raw(stranger, "/datasets", not_json), 401, "unauthenticated")
     assert problem(post_raw(editor, "/datasets", not_json), 400, "invalid_request")["detail"] == "The body is not valid JSON."
+
+
+def test_writes_fill_their_lane_and_reads_pass_them(world, app, monkeypatch):
+    """Writes run REQUEST_THREADS at a time (one more waits for a thread of the write lane) and
+    reads have a lane of their own: writes held on their threads hold up no read."""
+    _, writer = world.user(role="editor")
+    _, reader = world.user(role="viewer")
+    lane = Settings().request_threads
+    caller, release, started, events = framework.caller, threading.Event(), threading.Semaphore(0), []
+
+    def held_caller(token):  # runs on the request's thread, before a write takes the store's lock
+        who = "read" if token == reader.token else "write"
+        events.append(f"{who} on a thread")
+        if who == "write" and not release.is_set():
+            started.release()
+            release.wait(timeout=30)
+        return caller(token)
+
+    monkeypatch.setattr(framework, "caller", held_caller)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
+            writes = [asyncio.create_task(api.post(f"{BASE}/dashboards/collections", json={"name": f"c{n}"},
+                                                   headers={"Authorization": f"Bearer {writer.token}"}))
+                      for n in range(lane + 1)]
+            for _ in range(lane):
+                await asyncio.to_thread(started.acquire, timeout=30)
+            await asyncio.sleep(0.2)  # time for a write past the lane to reach a thread, were it let
+            read = await api.get(f"{BASE}/me", headers={"Authorization": f"Bearer {reader.token}"})
+            events.append(f"read answered {read.status_code}")
+            release.set()
+            for write in writes:
+                events.append(f"write answered {(await write).status_code}")
+
+    asyncio.run(scenario())
+    assert events[:lane + 2] == ["write on a thread"] * lane + ["read on a thread", "read answered 200"]
+    assert sorted(events[lane + 2:]) == ["write answered 201"] * (lane + 1) + ["write on a thread"]
+    assert len(writer.get("/dashboards/collections").json()["items"]) == lane + 1
+
+
+def test_long_running_handlers_leave_the_lanes_free(world, app, monkeypatch):
+    """Renders (card queries under their time budget) run on the shared pool: more renders in
+    flight than a lane has threads hold up neither reads nor writes."""
+    _, client = world.user(role="editor")
+    headers = {"Authorization": f"Bearer {client.token}"}
+    dashboard = client.post("/dashboards", json={"name": "Slow cards"}).json()
+    many = Settings().request_threads * 2 + 1
+    render, release, started, events = render_module().Renderer.render, threading.Event(), threading.Semaphore(0), []
+
+    def held_render(self, *args, **kwargs):
+        started.release()
+        release.wait(timeout=30)
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(render_module().Renderer, "render", held_render)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
+            renders = [asyncio.create_task(api.get(f"{BASE}/dashboards/{dashboard['id']}/render", headers=headers))
+                       for _ in range(many)]
+            for _ in range(many):
+                await asyncio.to_thread(started.acquire, timeout=30)
+            read = await api.get(f"{BASE}/dashboards/{dashboard['id']}", headers=headers)
+            write = await api.post(f"{BASE}/dashboards/collections", headers=headers, json={"name": "c"})
+            events.append(f"read {read.status_code}, write {write.status_code}, renders held")
+            release.set()
+            for task in renders:
+                events.append(f"render {(await task).status_code}")
+
+    asyncio.run(scenario())
+    assert events == ["read 200, write 201, renders held"] + ["render 200"] * many
+
+
+def render_module():
+    from models import render
+
+    return render
