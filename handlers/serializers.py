@@ -17,7 +17,9 @@ def utc(value):
     """Stored as naive UTC; shown as RFC 3339 with its offset (`Z`), to the millisecond."""
     if value is None:
         return None
-    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    if value.tzinfo is not None:
+        value = value.replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
 
 
 class UTCDateTime(fields.Field):

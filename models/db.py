@@ -10,6 +10,8 @@ the last one closes; a PostgreSQL one is a new backend). A kept connection is ch
 round trip when it is handed out, and replaced when it is dead or its SQLite file is gone.
 """
 
+import datetime
+import functools
 import json
 import logging
 import math
@@ -210,9 +212,10 @@ class Prepared:
         if converters is None:
             return list(query._get_cursor_wrapper(cursor))
         rows = cursor.fetchall()
-        if any(converters):
-            rows = [tuple(value if convert is None or value is None else convert(value)
-                          for convert, value in zip(converters, row)) for row in rows]
+        if converters:  # [(column, convert)] of the columns that need it
+            rows = [_converted(row, converters) for row in rows]
+            if names is None:
+                rows = [tuple(row) for row in rows]
         return rows if names is None else [dict(zip(names, row)) for row in rows]
 
     @staticmethod
@@ -256,7 +259,7 @@ class Prepared:
                 sources.append(_Constant(param))
         converters = names = None
         if isinstance(query, peewee.ModelSelect) and query._row_type in (peewee.ROW.TUPLE, peewee.ROW.DICT):
-            converters = [_converter(node) for node in query._returning]
+            converters = [(i, c) for i, c in enumerate(_converter(node) for node in query._returning) if c]
             if query._row_type == peewee.ROW.DICT:  # keyed by field name, as a model's __data__
                 names = [node.name for node in query._returning]
         entry = (query, sql, sources, converters, names)
@@ -265,9 +268,41 @@ class Prepared:
         return entry
 
 
+# Columns both drivers already return as peewee would convert them (int, str): left as they are.
+_DRIVER_TYPED = (peewee.AutoField, peewee.IntegerField, peewee.BigIntegerField, peewee.CharField, peewee.TextField)
+
+
 def _converter(node):
-    """What peewee applies to a selected column's values (None: nothing)."""
-    return node.python_value if isinstance(node, peewee.Field) else None
+    """What a selected column's values need to be what peewee would make of them (None: nothing).
+
+    A datetime is stored as text on SQLite: `fromisoformat` reads peewee's own format directly,
+    and anything else falls back to peewee's parser (PostgreSQL returns datetimes already).
+    """
+    if isinstance(node, peewee.ForeignKeyField):
+        node = node.rel_field
+    if not isinstance(node, peewee.Field) or type(node) in _DRIVER_TYPED:
+        return None
+    if isinstance(node, peewee.DateTimeField):
+        return functools.partial(_datetime, node.python_value)
+    return node.python_value
+
+
+def _converted(row, converters):
+    row = list(row)
+    for column, convert in converters:
+        value = row[column]
+        if value is not None:
+            row[column] = convert(value)
+    return row
+
+
+def _datetime(fallback, value):
+    if type(value) is str:
+        try:
+            return datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return fallback(value)
+    return value
 
 
 class _Constant:
