@@ -4,8 +4,9 @@
 
 For each store, a fresh one (a SQLite file; a private PostgreSQL schema, dropped afterwards) is
 seeded with an admin, a 20-card dashboard (text cards, as a page of notes) and 40 more
-dashboards, and `dashboards-api serve` is started on a free loopback port. wrk then drives, at
---connections for --duration seconds each: GET one dashboard, the list of 25, a warm render of
+dashboards, and `dashboards-api serve` is started on a free loopback port (with --workers, once
+every worker has started). wrk then drives, at --connections for --duration seconds each, after a
+--warmup run of its own: GET one dashboard, the list of 25, a warm render of
 the 20-card page, and a sequential PATCH of the dashboard's name (one connection, so its p50 is
 a request's own latency). On PostgreSQL, GET one dashboard is also measured against
 `serve --workers 2`. In the same run, the floors: a bare Starlette app serving the API's own
@@ -56,7 +57,7 @@ def free_port():
 class Process:
     """A server process on a free port, waited for with a bounded poll and always stopped."""
 
-    def __init__(self, command, env, probe_path, startup_s=90):
+    def __init__(self, command, env, probe_path, startup_s=90, ready_line=None, processes=1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         command = [part.replace("{port}", str(self.port)) for part in command]
@@ -74,10 +75,20 @@ class Process:
                 self.stop()
                 raise RuntimeError(f"{' '.join(command)} did not answer within {startup_s} s")
             try:
-                if httpx.get(self.base + probe_path, timeout=2).status_code == 200:
+                if httpx.get(self.base + probe_path, timeout=2).status_code == 200 and self._all_up(
+                        ready_line, processes):
                     return
             except httpx.TransportError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
+
+    def _all_up(self, ready_line, processes):
+        """Whether every worker process has logged `ready_line`: the first one answers the probe
+        while the others may still be starting, and connections opened then all go to it."""
+        if ready_line is None:
+            return True
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace").count(ready_line) >= processes
 
     def stop(self):
         if self.process.poll() is None:
@@ -97,9 +108,11 @@ class Process:
 
 
 def api_server(database_url, workers=1):
+    # At level info uvicorn logs each worker's "Application startup complete.", waited for.
     return Process([sys.executable, "-m", "cli", "serve", "--port", "{port}", "--workers", str(workers),
-                    "--log-level", "warning"],
-                   {"DATABASE_URL": database_url}, "/api/health")
+                    "--log-level", "info"],
+                   {"DATABASE_URL": database_url}, "/api/health",
+                   ready_line="Application startup complete.", processes=workers)
 
 
 def uvicorn_server(factory, env):
@@ -109,14 +122,18 @@ def uvicorn_server(factory, env):
 
 
 def wrk(url, args, token=None, connections=None, script=None):
-    """(req/s, p50 ms, p99 ms) from wrk, refusing a run with any non-2xx answer."""
+    """(req/s, p50 ms, p99 ms) from wrk after a warm-up run of its own (--warmup seconds: caches,
+    kept connections), refusing a run with any non-2xx answer."""
     connections = connections or args.connections
-    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{args.duration}s", "--latency"]
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", "--latency"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     if script:
         command += ["-s", script]
-    out = subprocess.run([*command, url], capture_output=True, text=True, timeout=args.duration + 60).stdout
+    if args.warmup:
+        subprocess.run([*command, f"-d{args.warmup}s", url], capture_output=True, timeout=args.warmup + 60)
+    out = subprocess.run([*command, f"-d{args.duration}s", url], capture_output=True, text=True,
+                         timeout=args.duration + 60).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk met errors against {url}:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
@@ -230,6 +247,7 @@ def main(argv=None):
     parser.add_argument("--database", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each measured run")
     parser.add_argument("--no-workers-check", dest="workers_check", action="store_false",
                         help="skip serve --workers 2 on PostgreSQL")
     parser.add_argument("--postgres-url", default=os.environ.get("TEST_POSTGRES_URL",
