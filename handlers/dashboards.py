@@ -3,7 +3,7 @@ from starlette.responses import Response
 
 from handlers import serializers
 from handlers.common import dashboard_to_change, etag, located
-from models.access import dashboard_for, dashboard_list, require_create_content, viewable_dashboard_with
+from models.access import dashboard_for, dashboard_list, require_create_content
 from models.content import Collection, Dashboard
 from models.duplicate import duplicate_dashboard as duplicate
 from models.parameters import validate_definitions
@@ -15,7 +15,7 @@ def list_dashboards(user, limit, offset, collection_id=None, q=None):
 
 
 def get_dashboard(user, dashboard_id):
-    row, _ = viewable_dashboard_with(user, dashboard_id)
+    row = dashboard_for(user, dashboard_id)
     return Response(serializers.dashboard_detail_encoded(row), headers={"ETag": etag(row.version)},
                     media_type="application/json")
 

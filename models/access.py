@@ -236,31 +236,24 @@ _DASHBOARD = Prepared(_dashboard_in)
 
 
 def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
-    """The dashboard if the caller has `need` on it: 404 when it cannot view, 403 when it cannot edit."""
+    """The dashboard if the caller has `need` on it: 404 when it cannot view, 403 when it cannot edit.
+
+    The dashboard's row and the caller's grants on it are read together (one round trip on
+    PostgreSQL); an admin's rights need no grants. Nothing of the dashboard leaves here when the
+    caller may not view it.
+    """
     shape = "lock" if lock and not is_sqlite() else "read"
-    dashboard = _DASHBOARD.first(dashboard_id, principal.project_id, shape=shape)
-    rights = access_of(principal, dashboard) if dashboard else frozenset()
+    calls = [(_DASHBOARD, (dashboard_id, principal.project_id), shape)]
+    if not principal.is_admin:
+        calls.append(_grants_on_call(principal, dashboard_id))
+    rows, *grants = Prepared.batch(*calls)
+    dashboard = rows[0] if rows else None
+    rights = access_of(principal, dashboard, *grants) if dashboard else frozenset()
     if VIEW not in rights:
         raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
     if need not in rights:
         raise PermissionDenied(f"You may view dashboard {dashboard_id} but not {need} it.")
     return dashboard
-
-
-def viewable_dashboard_with(principal, dashboard_id, *contents):
-    """The dashboard the caller may view (404 otherwise, as `dashboard_for`) and the rows of
-    `contents`, prepared queries of the dashboard's id, all read together with the caller's grants
-    on it (one round trip on PostgreSQL); nothing of the contents leaves here when it may not."""
-    calls = [(_DASHBOARD, (dashboard_id, principal.project_id), "read")]
-    if not principal.is_admin:  # an admin's rights need no grants
-        calls.append(_grants_on_call(principal, dashboard_id))
-    calls += [(query, (dashboard_id,), None) for query in contents]
-    results = Prepared.batch(*calls)
-    dashboard = results[0][0] if results[0] else None
-    grant_rows = None if principal.is_admin else results[1]
-    if dashboard is None or VIEW not in access_of(principal, dashboard, grant_rows):
-        raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
-    return dashboard, results[len(calls) - len(contents):]
 
 
 def require_dataset_edit(principal):

@@ -50,7 +50,7 @@ def _field_error(name, value):
     return None
 
 
-def bounds_errors(layout, path=""):
+def bounds_errors(layout, path):
     """Every bounds error of one layout (a mapping or a Rect), as `{path, message}` items."""
     values = _layout_values(layout)
     errors = []

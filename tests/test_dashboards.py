@@ -82,6 +82,7 @@ def test_inconsistent_parameters_are_422_and_change_nothing(editor, parameters, 
     body = problem(client.patch(f"/dashboards/{d['id']}", json={"parameters": parameters, "name": "changed"}),
                    422, "invalid_parameters")
     assert [e["path"] for e in body["errors"]] == [path]
+    assert body["detail"] == "The dashboard parameters are inconsistent."
     assert client.get(f"/dashboards/{d['id']}").json() == d
     problem(client.post("/dashboards", json={"name": "x", "parameters": parameters}), 422, "invalid_parameters")
     assert client.get("/dashboards").json()["total"] == 1

@@ -209,6 +209,7 @@ def test_500_stacked_moves_list_50_pairs_and_count_them_all(editor):
     response = editor.patch(f"{url}/layout", json=moves)
     body = problem(response, 409, "card_position_conflict")
     assert body["conflict_count"] == 500 * 499 // 2
+    assert body["detail"].endswith(f", and {500 * 499 // 2 - 50} more pair(s).")
     assert len(body["conflicts"]) == 50
     assert len({(c["card_id"], c["other_card_id"]) for c in body["conflicts"]}) == 50
     assert all(c["card_id"] in ids and c["other_card_id"] in ids for c in body["conflicts"])
