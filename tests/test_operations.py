@@ -8,7 +8,7 @@ import pytest
 
 import telemetry
 from models import db, schema
-from tests.conftest import BACKEND, problem
+from tests.conftest import BACKEND, SPEC, problem
 
 
 def sample(text, name, **labels):
@@ -61,6 +61,13 @@ def test_health_and_ready_answer_without_a_token(world):
     client = world.anonymous()
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json() == {"status": "ready", "schema_version": schema.LATEST}
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+def test_probes_refuse_an_unknown_query_parameter_as_documented(world, path):
+    body = problem(world.anonymous().get(path, params={"verbose": "1"}), 400, "invalid_request")
+    assert body["errors"][0]["path"] == "/query/verbose"
+    assert "400" in SPEC["paths"][path]["get"]["responses"]
 
 
 def test_health_answers_and_ready_refuses_when_the_store_is_gone(world, broken_store):
