@@ -38,6 +38,31 @@ def test_operation_is_complete_and_resolves(path, method, op):
         assert {"400", "413", "415"} <= set(op["responses"])
 
 
+def _resolve(node):
+    while isinstance(node, dict) and "$ref" in node:
+        section, name = node["$ref"].split("/")[-2:]
+        node = SPEC["components"][section][name]
+    return node
+
+
+QUERY_PARAMETERS = [
+    (f"{method.upper()} {path} {parameter['name']}", parameter)
+    for path, method, op in OPERATIONS
+    for parameter in map(_resolve, op.get("parameters", []))
+    if parameter["in"] == "query"
+]
+
+
+@pytest.mark.parametrize("name,parameter", QUERY_PARAMETERS, ids=[name for name, _ in QUERY_PARAMETERS])
+def test_query_parameter_example_is_its_default_or_none(name, parameter):
+    """Swagger UI's try-it-out fills a query parameter with its example and sends it: an example
+    other than the default would filter the answer of a reader who only wanted to look."""
+    schema = _resolve(parameter["schema"])
+    examples = [parameter.get("example"), schema.get("example"),
+                *(_resolve(example)["value"] for example in parameter.get("examples", {}).values())]
+    assert all(example is None or example == schema.get("default") for example in examples), name
+
+
 @pytest.mark.parametrize("path,media_type", [
     ("/api/openapi.json", "application/json"),
     ("/api/openapi.yaml", "text/yaml"),
