@@ -10,7 +10,7 @@ TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 MUTATION_CHILDREN ?= 2
 export DATABASE_URL TEST_POSTGRES_URL
 
-.PHONY: run test test-sqlite test-postgresql fuzz docs contract bench mutation clean
+.PHONY: run test lint-spec test-sqlite test-postgresql fuzz docs contract bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,8 @@ $(VENV)/.mutation-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
 	touch $@ $(VENV)/.test-deps $(VENV)/.run-deps
 
-# The docs renderer and the TypeScript generator and compiler, exactly as package-lock.json pins them.
+# The spec's linters, the docs renderer and the TypeScript generator and compiler, exactly as
+# package-lock.json pins them.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
@@ -38,7 +39,13 @@ run: $(VENV)/.run-deps
 	$(BIN)/dashboards-api demo
 	$(BIN)/dashboards-api serve --host $(HOST) --port $(PORT)
 
-test: test-sqlite test-postgresql
+test: lint-spec test-sqlite test-postgresql
+
+# Both linters over the spec, with the rules of redocly.yaml and .spectral.yaml: a warning fails
+# as an error does (redocly.yaml extends `recommended-strict`, Spectral runs with --fail-severity warn).
+lint-spec: node_modules/.package-lock.json
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint openapi.yaml
+	node_modules/.bin/spectral lint --fail-severity warn openapi.yaml
 
 test-sqlite: $(VENV)/.test-deps node_modules/.package-lock.json
 	TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -19,12 +19,14 @@ import time
 
 import anyio
 import connexion
+import inflection
 import yaml
 from anyio.lowlevel import RunVar
 from connexion import NoContent
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionResponse
-from connexion.resolver import Resolver
+from connexion.exceptions import ResolverError
+from connexion.resolver import Resolution, Resolver
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
 from connexion.validators import ParameterValidator
@@ -285,7 +287,28 @@ def _with_store(function, read_only, header_params, lanes):
     return handler
 
 
-class StoreResolver(Resolver):
+class HandlerResolver(Resolver):
+    """Resolves an operation to its handler: the function named by the operationId in snake_case,
+    in the module its `x-openapi-router-controller` names (`getDashboard` in `handlers.dashboards`
+    is `handlers.dashboards.get_dashboard`).
+
+    The operationIds are the names generated clients give their functions, and the operation keeps
+    its operationId as the spec writes it: the request log line and the `operation` label of the
+    metrics carry `getDashboard`, not the function's dotted path.
+    """
+
+    def handler_name(self, operation):
+        if not operation.router_controller:
+            raise ResolverError(f"{operation.method.upper()} {operation.path} ({operation.operation_id}): "
+                                "no x-openapi-router-controller names its handler's module")
+        return f"{operation.router_controller}.{inflection.underscore(operation.operation_id)}"
+
+    def resolve(self, operation):
+        function = self.resolve_function_from_operation_id(self.handler_name(operation))
+        return Resolution(function, operation.operation_id)
+
+
+class StoreResolver(HandlerResolver):
     """Resolves each operation to its handler run by `_with_store`, in a lane of `lanes`."""
 
     def __init__(self, function_resolver, lanes):

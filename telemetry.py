@@ -18,10 +18,10 @@ import uuid
 from contextlib import contextmanager
 
 from connexion.middleware import MiddlewarePosition
-from connexion.resolver import Resolver
 from connexion.utils import get_function_from_name
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
+from framework import HandlerResolver
 from models import db
 from models.errors import Unauthenticated
 
@@ -74,21 +74,22 @@ def install(app, settings):
     app.add_middleware(RequestTelemetry, position=MiddlewarePosition.BEFORE_EXCEPTION)
 
 
-class StorelessResolver(Resolver):
-    """The operations of `handlers.health` run as written; every other one through `store`.
+class StorelessResolver(HandlerResolver):
+    """The operations whose `x-openapi-router-controller` is `handlers.health` run as written;
+    every other one through `store`.
 
     Liveness must not depend on the store, readiness reports the store's failure itself (503, not
     the 500 a failed connect would give inside the store wrapper), and metrics are text.
     """
 
-    MODULE = "handlers.health."
+    CONTROLLER = "handlers.health"
 
     def __init__(self, store):
         super().__init__(get_function_from_name)
         self.store = store
 
     def resolve(self, operation):
-        if self.resolve_operation_id(operation).startswith(self.MODULE):
+        if operation.router_controller == self.CONTROLLER:
             return super().resolve(operation)
         return self.store.resolve(operation)
 

@@ -1,4 +1,6 @@
-"""One module per spec tag; each function is an operationId of openapi.yaml."""
+"""One module per spec tag; each function is the handler of one operation, named by its operationId
+in snake_case, in the module its x-openapi-router-controller names (`getDashboard` in
+`handlers.dashboards` is `get_dashboard`)."""
 
 import warnings
 

@@ -25,5 +25,5 @@ schemathesis run "http://127.0.0.1:$port/api/openapi.json" \
     --phases=examples,coverage,fuzzing,stateful \
     --max-examples "${MAX_EXAMPLES:-25}" \
     -H "Authorization: Bearer $token" \
-    --exclude-operation-id handlers.tokens.delete_token \
+    --exclude-operation-id deleteToken \
     "$@"

@@ -8,6 +8,7 @@ Both are independent of the test database, so they run in the SQLite pass only.
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, SPEC
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / "node_modules" / ".bin"
@@ -94,10 +95,21 @@ def test_generated_python_client_drives_a_live_server(python_client, live_server
     collection, dashboard = result["collection"], result["dashboard"]
     assert collection["status"] == 201 and collection["location"].endswith(f"/dashboards/collections/{collection['id']}")
     assert dashboard["collection_id"] == collection["id"] and dashboard["pages"] == 1
+    assert dashboard["defaults"] == {"region": ["EMEA", "APAC"]}
     tiles = {card["card_id"]: card for card in result["render"]}
     assert tiles[result["cards"]["text"]]["data"] == {"markdown": "## Revenue"}
     assert tiles[result["cards"]["kpi"]]["data"]["value"] == pytest.approx(200.5)
     assert all(card["error"] is None for card in result["render"])
+
+
+def test_generated_python_functions_are_named_after_the_operation_ids(python_client):
+    """`api.dashboards.list_dashboards`, not a handler's dotted path: one module per operation."""
+    operation_ids = [op["operationId"] for item in SPEC["paths"].values() for op in item.values()
+                     if isinstance(op, dict) and "operationId" in op]
+    expected = {re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), operation_id) for operation_id in operation_ids}
+    generated = {path.stem for path in (python_client / "dashboards_api_client" / "api").glob("*/*.py")
+                 if path.stem != "__init__"}
+    assert generated == expected and len(expected) == len(operation_ids)
 
 
 def test_generated_typescript_types_check_the_usage_file(tmp_path):

@@ -183,26 +183,26 @@ def test_walk_along_the_links(api_schema, seeded, store):
         return response.json() if response.content else None
 
     restore_anchors(store, seeded.anchors)
-    call("handlers.templates.list_templates", 200)
-    call("handlers.templates.create_from_template", 201,
+    call("listTemplates", 200)
+    call("createFromTemplate", 201,
          body={"template_id": "time-series", "dataset_id": seeded.anchors["dataset_id"], "name": "Walk series"})
-    dashboard = call("handlers.dashboards.create_dashboard", 201, body={"name": "Walk"})
+    dashboard = call("createDashboard", 201, body={"name": "Walk"})
     at = {"dashboard_id": dashboard["id"]}
-    card = call("handlers.cards.create_card", 201, path_parameters=at,
+    card = call("createCard", 201, path_parameters=at,
                 body={"card_type": "text", "config": {"markdown": "walk"}})
     at_card = {**at, "card_id": card["id"]}
-    call("handlers.cards.get_card", 200, path_parameters=at_card)
-    call("handlers.cards.update_card", 200, path_parameters=at_card, body={"layout": {"x": 0, "y": 0, "w": 6, "h": 2}})
-    copy = call("handlers.cards.duplicate_card", 201, path_parameters=at_card)
-    call("handlers.layout.update_layout", 200, path_parameters=at, body=[{"card_id": copy["id"], "x": 6, "y": 0, "w": 6, "h": 2}])
-    page = call("handlers.pages.create_page", 201, path_parameters=at, body={"name": "Second"})
+    call("getCard", 200, path_parameters=at_card)
+    call("updateCard", 200, path_parameters=at_card, body={"layout": {"x": 0, "y": 0, "w": 6, "h": 2}})
+    copy = call("duplicateCard", 201, path_parameters=at_card)
+    call("updateLayout", 200, path_parameters=at, body=[{"card_id": copy["id"], "x": 6, "y": 0, "w": 6, "h": 2}])
+    page = call("createPage", 201, path_parameters=at, body={"name": "Second"})
     at_page = {**at, "page_number": page["page_number"]}
-    call("handlers.pages.get_page", 200, path_parameters=at_page)
-    call("handlers.pages.update_page", 200, path_parameters=at_page, body={"name": "Two", "position": 1})
-    call("handlers.pages.delete_page", 204, path_parameters=at_page | {"page_number": 1})
-    call("handlers.cards.delete_card", 204, path_parameters=at_card)
-    call("handlers.dashboards.duplicate_dashboard", 201, path_parameters=at, body={})
-    call("handlers.card_types.list_card_types", 200)
+    call("getPage", 200, path_parameters=at_page)
+    call("updatePage", 200, path_parameters=at_page, body={"name": "Two", "position": 1})
+    call("deletePage", 204, path_parameters=at_page | {"page_number": 1})
+    call("deleteCard", 204, path_parameters=at_card)
+    call("duplicateDashboard", 201, path_parameters=at, body={})
+    call("listCardTypes", 200)
 
 
 def test_every_operation_succeeded_at_least_once(api_schema):

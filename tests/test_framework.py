@@ -6,6 +6,7 @@ import inspect
 
 import pytest
 from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.operations.abstract import AbstractOperation
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import ParameterValidator
 from connexion.validators.json import JSONRequestBodyValidator
@@ -14,6 +15,9 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
 import framework
+import handlers.datasets
+import handlers.health
+import handlers.me
 from models.errors import InvalidRequest
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False}
@@ -88,12 +92,43 @@ def test_store_resolver_reads_the_operation_spec():
     from connexion.operations import OpenAPIOperation
     from connexion.utils import get_function_from_name
 
-    spec = {"operationId": "handlers.datasets.append_rows", "responses": {},
+    spec = {"operationId": "appendRows", "x-openapi-router-controller": "handlers.datasets", "responses": {},
             "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"}}]}
     operation = OpenAPIOperation("post", "/datasets/{dataset_id}/rows", spec,
                                  resolver=framework.StoreResolver(get_function_from_name, framework.Lanes(2)))
     assert operation._operation is spec
-    assert operation.function.__wrapped__.__name__ == "append_rows"
+    assert operation.function.__wrapped__ is handlers.datasets.append_rows
+    assert operation.function.__wrapped__.long_running
+    # The resolution's operationId replaces the operation's: the one the router hands on to the
+    # request's scope (the log line, the metrics label).
+    assert "self._operation_id = self._resolution.operation_id" in inspect.getsource(AbstractOperation.__init__)
+    assert operation.operation_id == "appendRows" and operation.router_controller == "handlers.datasets"
+
+
+def test_handler_resolver_needs_a_router_controller():
+    from connexion.exceptions import ResolverError
+    from connexion.operations import OpenAPIOperation
+    from connexion.utils import get_function_from_name
+
+    with pytest.raises(ResolverError, match="x-openapi-router-controller"):
+        OpenAPIOperation("get", "/me", {"operationId": "getMe", "responses": {}},
+                         resolver=framework.HandlerResolver(get_function_from_name))
+
+
+def test_storeless_resolver_runs_only_the_health_module_outside_the_store():
+    from connexion.operations import OpenAPIOperation
+    from connexion.utils import get_function_from_name
+
+    import telemetry
+
+    resolver = telemetry.StorelessResolver(framework.StoreResolver(get_function_from_name, framework.Lanes(2)))
+    health = OpenAPIOperation("get", "/health", {"operationId": "getHealth", "x-openapi-router-controller":
+                                                 "handlers.health", "responses": {}}, resolver=resolver)
+    me = OpenAPIOperation("get", "/me", {"operationId": "getMe", "x-openapi-router-controller": "handlers.me",
+                                         "responses": {}}, resolver=resolver)
+    assert health.function is handlers.health.get_health
+    assert me.function is not handlers.me.get_me and me.function.__wrapped__ is handlers.me.get_me
+    assert (health.operation_id, me.operation_id) == ("getHealth", "getMe")
 
 
 def test_cors_preflight_response_is_the_hook_for_refusals():

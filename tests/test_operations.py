@@ -8,7 +8,7 @@ import pytest
 
 import telemetry
 from models import db, schema
-from tests.conftest import BACKEND, problem
+from tests.conftest import BACKEND, SPEC, problem
 
 
 def sample(text, name, **labels):
@@ -63,6 +63,13 @@ def test_health_and_ready_answer_without_a_token(world):
     assert client.get("/ready").json() == {"status": "ready", "schema_version": schema.LATEST}
 
 
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+def test_probes_refuse_an_unknown_query_parameter_as_documented(world, path):
+    body = problem(world.anonymous().get(path, params={"verbose": "1"}), 400, "invalid_request")
+    assert body["errors"][0]["path"] == "/query/verbose"
+    assert "400" in SPEC["paths"][path]["get"]["responses"]
+
+
 def test_health_answers_and_ready_refuses_when_the_store_is_gone(world, broken_store):
     client = world.anonymous()
     assert client.get("/health").status_code == 200
@@ -85,14 +92,14 @@ def test_ready_refuses_a_store_whose_schema_is_not_current(world):
 
 def test_metrics_count_requests_by_operation_and_status(world):
     _, client = world.user()
-    labels = {"operation": "handlers.me.get_me", "status": "200"}
+    labels = {"operation": "getMe", "status": "200"}
     before = sample(world.anonymous().get("/metrics").text, "dashboards_api_requests_total", **labels)
     assert client.get("/me").status_code == 200
     assert client.get("/me").status_code == 200
     problem(world.anonymous().get("/me"), 401, "unauthenticated")
     text = world.anonymous().get("/metrics").text
     assert sample(text, "dashboards_api_requests_total", **labels) == before + 2
-    assert sample(text, "dashboards_api_requests_total", operation="handlers.me.get_me", status="401") >= 1
+    assert sample(text, "dashboards_api_requests_total", operation="getMe", status="401") >= 1
     assert sample(text, "dashboards_api_request_duration_seconds_count", **labels) == before + 2
     # No raw path or id becomes a label: an unknown path is counted as unrouted.
     problem(client.get("/dashboards/123456/nothing-here"), 404, "not_found")
@@ -143,10 +150,10 @@ def test_one_log_line_per_request_with_its_id_and_never_a_token(world, request_l
         "trace-42.a:b", generated.headers["x-request-id"], refused.headers["x-request-id"]]
     first, second, third = request_lines
     assert {k: first[k] for k in ("operation", "method", "path", "status", "user_id")} == {
-        "operation": "handlers.me.get_me", "method": "GET", "path": "/api/me", "status": 200, "user_id": user.id}
+        "operation": "getMe", "method": "GET", "path": "/api/me", "status": 200, "user_id": user.id}
     assert first["duration_ms"] > 0
     assert (second["operation"], second["path"], second["status"]) == (
-        "handlers.dashboards.list_dashboards", "/api/dashboards", 200)
+        "listDashboards", "/api/dashboards", 200)
     assert (third["status"], third["user_id"]) == (401, None)
     written = json.dumps(request_lines)
     assert client.token not in written and "secret-search" not in written

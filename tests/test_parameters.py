@@ -99,6 +99,28 @@ def test_defaults_fill_what_is_not_given_and_satisfy_required(world):
         "region": "EMEA", "tags": ["a"], "limit": 0, "who": "me", "any": ["x", "y"]}
 
 
+def test_a_default_is_one_value_a_list_of_values_or_null(world):
+    """The spec states the shape of `default` (ParameterDefault), so a tool that reads the spec
+    checks every payload holding a dashboard; whether it fits `type` stays a 422."""
+    _, client = world.user(role="editor")
+    parameters = [
+        {"name": "none", "type": "string", "default": None},
+        {"name": "tags", "type": "string", "multiple": True, "default": ["a", "b"]},
+        {"name": "on", "type": "boolean", "default": True},
+        {"name": "ratio", "type": "number", "default": 0.5},
+        {"name": "day", "type": "date", "default": "2026-01-31"},
+    ]
+    created = client.post("/dashboards", json={"name": "Defaults", "parameters": parameters})
+    assert created.status_code == 201, created.text
+    assert [p["default"] for p in created.json()["parameters"]] == [None, ["a", "b"], True, 0.5, "2026-01-31"]
+    for default in ({"value": "a"}, [["a"]], ["a", None], [{"value": "a"}]):
+        parameter = {"name": "tags", "type": "string", "multiple": True, "default": default}
+        body = problem(client.post("/dashboards", json={"name": "Bad", "parameters": [parameter]}),
+                       400, "invalid_request")
+        assert [e["path"] for e in body["errors"]] == ["/parameters/0/default"], body
+    assert [d["name"] for d in client.get("/dashboards").json()["items"]] == ["Defaults"]
+
+
 def test_definitions_list_every_inconsistency(world):
     _, client = world.user(role="editor")
     parameters = [

@@ -72,7 +72,7 @@ def test_serve_workers_sums_metrics_over_its_processes(world, servers):
         assert _call(server.base, client.token, "GET", "/me").status_code == 200
     scrapes = [httpx.get(f"{server.base}/metrics", timeout=5).text for _ in range(4)]
     for text in scrapes:  # whichever worker answers the scrape counts every worker's requests
-        assert sample(text, "dashboards_api_requests_total", operation="handlers.me.get_me", status="200") == 12
+        assert sample(text, "dashboards_api_requests_total", operation="getMe", status="200") == 12
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="many processes share one store on PostgreSQL")

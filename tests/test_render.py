@@ -268,7 +268,7 @@ def test_only_the_public_render_is_open():
         if isinstance(op, dict) and "operationId" in op and op.get("security", SPEC["security"]) == []
     ]
     assert sorted(open_operations) == [  # besides the public render, only the operator's probes
-        "handlers.health.get_health", "handlers.health.get_ready", "handlers.render.render_public_dashboard"]
+        "getHealth", "getReady", "renderPublicDashboard"]
 
 
 def test_a_query_over_its_time_budget_is_stopped_and_only_its_card_fails(setup):

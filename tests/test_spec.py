@@ -1,6 +1,7 @@
 """The contract itself: valid OpenAPI 3.0.3, every operation named and resolvable, errors documented."""
 
 import importlib
+import re
 
 import pytest
 from openapi_spec_validator import validate
@@ -25,10 +26,28 @@ def test_operation_ids_are_unique():
     assert len(ids) == len(set(ids))
 
 
+def _links(node):
+    if isinstance(node, dict):
+        if "links" in node:
+            yield from node["links"].values()
+        for value in node.values():
+            yield from _links(value)
+
+
+def test_links_name_operations_of_the_spec():
+    ids = {op["operationId"] for _, _, op in OPERATIONS}
+    linked = {link["operationId"] for link in _links(SPEC["paths"])}
+    assert linked and linked <= ids, linked - ids
+
+
 @pytest.mark.parametrize("path,method,op", OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS])
 def test_operation_is_complete_and_resolves(path, method, op):
-    module, _, name = op["operationId"].rpartition(".")
+    # A camelCase operationId (what generated clients name their functions after), resolved to the
+    # snake_case handler of the module x-openapi-router-controller names (framework.HandlerResolver).
+    assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", op["operationId"]), op["operationId"]
+    module = op["x-openapi-router-controller"]
     assert module.startswith("handlers.") and module.count(".") == 1
+    name = re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), op["operationId"])
     assert callable(getattr(importlib.import_module(module), name))
     assert op.get("summary") and op.get("tags")
     assert "default" in op["responses"]
@@ -36,6 +55,31 @@ def test_operation_is_complete_and_resolves(path, method, op):
     assert ("401" in op["responses"]) == secured
     if "requestBody" in op:
         assert {"400", "413", "415"} <= set(op["responses"])
+
+
+def _resolve(node):
+    while isinstance(node, dict) and "$ref" in node:
+        section, name = node["$ref"].split("/")[-2:]
+        node = SPEC["components"][section][name]
+    return node
+
+
+QUERY_PARAMETERS = [
+    (f"{method.upper()} {path} {parameter['name']}", parameter)
+    for path, method, op in OPERATIONS
+    for parameter in map(_resolve, op.get("parameters", []))
+    if parameter["in"] == "query"
+]
+
+
+@pytest.mark.parametrize("name,parameter", QUERY_PARAMETERS, ids=[name for name, _ in QUERY_PARAMETERS])
+def test_query_parameter_example_is_its_default_or_none(name, parameter):
+    """Swagger UI's try-it-out fills a query parameter with its example and sends it: an example
+    other than the default would filter the answer of a reader who only wanted to look."""
+    schema = _resolve(parameter["schema"])
+    examples = [parameter.get("example"), schema.get("example"),
+                *(_resolve(example)["value"] for example in parameter.get("examples", {}).values())]
+    assert all(example is None or example == schema.get("default") for example in examples), name
 
 
 @pytest.mark.parametrize("path,media_type", [

@@ -9,14 +9,15 @@ import json
 import sys
 
 from dashboards_api_client import AuthenticatedClient
-from dashboards_api_client.api.cards import handlers_cards_create_card as create_card
-from dashboards_api_client.api.collections import handlers_collections_create_collection as create_collection
-from dashboards_api_client.api.dashboards import handlers_dashboards_create_dashboard as create_dashboard
-from dashboards_api_client.api.datasets import handlers_datasets_create_dataset as create_dataset
-from dashboards_api_client.api.identity import handlers_me_get_me as get_me
-from dashboards_api_client.api.render import handlers_render_render_dashboard as render_dashboard
+from dashboards_api_client.api.cards import create_card
+from dashboards_api_client.api.collections import create_collection
+from dashboards_api_client.api.dashboards import create_dashboard
+from dashboards_api_client.api.datasets import create_dataset
+from dashboards_api_client.api.identity import get_me
+from dashboards_api_client.api.render import render_dashboard
 from dashboards_api_client.models import (
-    CardConfig, CardCreate, CardType, CollectionCreate, Column, ColumnType, DashboardCreate, DatasetCreate, Layout)
+    CardConfig, CardCreate, CardType, CollectionCreate, Column, ColumnType, DashboardCreate, DatasetCreate, Layout,
+    ParameterDefinition, ParameterDefinitionType)
 
 
 def main(base_url, token):
@@ -28,7 +29,10 @@ def main(base_url, token):
             name="Orders",
             columns=[Column(name="region", type_=ColumnType.STRING), Column(name="amount", type_=ColumnType.NUMBER)],
             rows=[["EMEA", 120.5], ["APAC", 80.0]]))
-        dashboard = create_dashboard.sync(client=client, body=DashboardCreate(name="Revenue", collection_id=collection.id))
+        dashboard = create_dashboard.sync(client=client, body=DashboardCreate(
+            name="Revenue", collection_id=collection.id,
+            parameters=[ParameterDefinition(name="region", type_=ParameterDefinitionType.STRING, multiple=True,
+                                            default=["EMEA", "APAC"])]))
         text = create_card.sync(dashboard_id=dashboard.id, client=client, body=CardCreate(
             card_type=CardType.TEXT, config=CardConfig.from_dict({"markdown": "## Revenue"}),
             layout=Layout(x=0, y=0, w=12, h=2)))
@@ -41,7 +45,8 @@ def main(base_url, token):
         "email": me.user.email,
         "collection": {"status": created.status_code, "id": collection.id, "location": created.headers.get("Location")},
         "dataset_rows": dataset.row_count,
-        "dashboard": {"id": dashboard.id, "collection_id": dashboard.collection_id, "pages": len(dashboard.pages)},
+        "dashboard": {"id": dashboard.id, "collection_id": dashboard.collection_id, "pages": len(dashboard.pages),
+                      "defaults": {p.name: p.default for p in dashboard.parameters}},
         "cards": {"text": text.id, "kpi": kpi.id},
         "render": [card.to_dict() for card in rendered.cards],
     }))
