@@ -2,7 +2,7 @@ from connexion import NoContent
 
 from handlers import serializers
 from handlers.common import dashboard_to_change, etag, expected_versions, located
-from models.access import EDIT, dashboard_for, reasons_of
+from models.access import EDIT, dashboard_for, permissions_on
 from models.content import Share
 
 
@@ -28,4 +28,4 @@ def delete_share(user, dashboard_id, share_id, if_match=None):
 
 
 def get_my_permissions(user, dashboard_id):
-    return serializers.my_permissions(reasons_of(user, dashboard_for(user, dashboard_id)))
+    return serializers.my_permissions(permissions_on(user, dashboard_id))

@@ -173,12 +173,10 @@ def dashboard_list(principal, limit, offset, collection_id=None, q=None):
     return rows, total
 
 
-def _grant_levels(principal, dashboard_id, rows=None):
+def _grant_levels(rows):
     """The levels of the share grants that reach the caller on one dashboard, by subject type
-    (`rows`: those of `_grants_on_call`, already read)."""
+    (`rows`: those of `_grants_on_call`)."""
     levels = {"user": set(), "group": set()}
-    if rows is None:
-        rows = Prepared.batch(_grants_on_call(principal, dashboard_id))[0]
     for subject_type, level in rows:
         levels[subject_type].add(level)
     return levels
@@ -194,13 +192,11 @@ _GRANTS_ON = Prepared(lambda dashboard_id, user_id, *group_ids, shape: Share.sel
                                                   & _grants_reaching(user_id, group_ids)).tuples())
 
 
-def reasons_of(principal, dashboard, grant_rows=None):
-    """For view, comment and edit, the layers that grant it to the caller (empty: not granted).
-
-    One query (the caller's grants on this dashboard), unless its rows are given; comment and
-    edit need view first.
+def reasons_of(principal, dashboard, grant_rows):
+    """For view, comment and edit, the layers that grant it to the caller (empty: not granted),
+    from the caller's grants on this dashboard (`grant_rows`); comment and edit need view first.
     """
-    grants = _grant_levels(principal, dashboard.id, grant_rows)
+    grants = _grant_levels(grant_rows)
 
     def layers(rule):
         found = {
@@ -220,16 +216,16 @@ def reasons_of(principal, dashboard, grant_rows=None):
     return reasons
 
 
-def access_of(principal, dashboard, grant_rows=None):
+def access_of(principal, dashboard, grant_rows):
     """The caller's rights on one dashboard of its project: a set of VIEW, COMMENT, EDIT."""
-    if principal.is_admin or dashboard.owner_id == principal.user_id:
-        return frozenset(RULES)  # every rule grants org admins and owners: no need to read grants
     return frozenset(right for right, layers in reasons_of(principal, dashboard, grant_rows).items() if layers)
 
 
 def _dashboard_in(dashboard_id, project_id, shape):
-    query = Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id)).limit(1)
-    return query.for_update() if shape == "lock" else query
+    """The dashboard of a project; `shape` true: row-locked for the write that follows (PostgreSQL:
+    SQLite's writers hold the whole store's lock already)."""
+    query = Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id))
+    return query.limit(1).for_update(shape)
 
 
 _DASHBOARD = Prepared(_dashboard_in)
@@ -242,18 +238,33 @@ def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
     PostgreSQL); an admin's rights need no grants. Nothing of the dashboard leaves here when the
     caller may not view it.
     """
-    shape = "lock" if lock and not is_sqlite() else "read"
-    calls = [(_DASHBOARD, (dashboard_id, principal.project_id), shape)]
-    if not principal.is_admin:
-        calls.append(_grants_on_call(principal, dashboard_id))
-    rows, *grants = Prepared.batch(*calls)
-    dashboard = rows[0] if rows else None
-    rights = access_of(principal, dashboard, *grants) if dashboard else frozenset()
+    dashboard, grant_rows = _with_grants(principal, dashboard_id, lock=lock, grants=not principal.is_admin)
+    rights = access_of(principal, dashboard, grant_rows) if dashboard else frozenset()
     if VIEW not in rights:
         raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
     if need not in rights:
         raise PermissionDenied(f"You may view dashboard {dashboard_id} but not {need} it.")
     return dashboard
+
+
+def permissions_on(principal, dashboard_id):
+    """For view, comment and edit on a dashboard the caller may view, the layers that grant it
+    (404 as `dashboard_for` otherwise); an admin's grants are read too, to be shown."""
+    dashboard, grant_rows = _with_grants(principal, dashboard_id, lock=False, grants=True)
+    reasons = reasons_of(principal, dashboard, grant_rows) if dashboard else {}
+    if not reasons.get(VIEW):
+        raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
+    return reasons
+
+
+def _with_grants(principal, dashboard_id, *, lock, grants):
+    """(the dashboard of the caller's project or None, the caller's grants on it, or no rows
+    when `grants` is false), read together."""
+    calls = [(_DASHBOARD, (dashboard_id, principal.project_id), lock and not is_sqlite())]
+    if grants:
+        calls.append(_grants_on_call(principal, dashboard_id))
+    rows, *grant_rows = Prepared.batch(*calls)
+    return (rows[0] if rows else None), (grant_rows[0] if grant_rows else [])
 
 
 def require_dataset_edit(principal):

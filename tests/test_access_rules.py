@@ -25,8 +25,11 @@ def assert_sees_exactly(client, dashboards, visible):
     for d in dashboards:
         if d in visible:
             assert client.get(f"/dashboards/{d['id']}").status_code == 200
+            assert client.get(f"/dashboards/{d['id']}/permissions/me").json()["view"] is True
         else:
-            problem(client.get(f"/dashboards/{d['id']}"), 404, "dashboard_not_found")
+            for path in (f"/dashboards/{d['id']}", f"/dashboards/{d['id']}/permissions/me"):
+                body = problem(client.get(path), 404, "dashboard_not_found")
+                assert body["detail"] == f"Dashboard {d['id']} does not exist."
 
 
 def test_a_grant_reaches_only_its_user_or_the_members_of_its_group(world):
@@ -148,7 +151,12 @@ def test_refusals_say_what_is_missing(world):
     org = world.org()
     _, viewer = world.user(org=org)
     group = world.group(org)
+    _, owner = world.user(org=org, role="editor")
+    seen = owner.post("/dashboards", json={"name": "Seen"}).json()
+    owner.patch(f"/dashboards/{seen['id']}", json={"default_audience": "org"})
     refusals = [
+        (viewer.patch(f"/dashboards/{seen['id']}", json={"name": "Mine now"}),
+         f"You may view dashboard {seen['id']} but not edit it."),
         (viewer.post("/dashboards", json={"name": "Mine"}),
          "Creating or changing this needs the editor role or dashboard.edit."),
         (viewer.post("/datasets", json={"name": "Mine", "columns": [{"name": "a", "type": "string"}]}),

@@ -270,3 +270,9 @@ def test_raise_on_overlaps_counts_every_pair_beyond_those_it_lists():
         raise_on_overlaps(stacked)
     assert caught.value.extra["conflict_count"] == 66
     assert len(caught.value.extra["conflicts"]) == 50
+
+
+@pytest.mark.parametrize("w,h", [(0, 1), (25, 1), (1, 0)])
+def test_first_free_spot_refuses_a_card_the_grid_cannot_hold(w, h):
+    with pytest.raises(ValueError, match=rf"^a card of size {w}x{h} cannot be placed on the grid$"):
+        first_free_spot([], w, h)
