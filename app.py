@@ -25,7 +25,7 @@ def create_app(settings=None):
     render.configure(workers=settings.render_workers, budget_ms=settings.card_time_budget_ms,
                      cache_bytes=settings.render_cache_bytes)
     dataset_tables.configure(max_cell_chars=settings.max_cell_chars)
-    app = connexion.AsyncApp(__name__, specification_dir=ROOT)
+    app = connexion.AsyncApp(__name__, specification_dir=ROOT, middlewares=list(framework.MIDDLEWARES))
     app.add_api(
         "openapi.yaml",
         resolver=telemetry.StorelessResolver(framework.StoreResolver(get_function_from_name, framework.Lanes(settings.request_threads))),

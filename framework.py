@@ -1,6 +1,6 @@
 """What the API adds to Connexion: strict JSON bodies checked off the event loop, parameter and
-query parsing, the store around every handler, problem documents for every error, and the
-headers every answer carries.
+query parsing, the store around every handler, problem documents for every error, the headers
+every answer carries, and the spec served as it is written.
 
 Each private Connexion member relied on here has a test in tests/test_framework.py, so that an
 upgrade of Connexion breaks there first.
@@ -25,6 +25,8 @@ from anyio.lowlevel import RunVar
 from connexion import NoContent
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionResponse
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from connexion.exceptions import ResolverError
 from connexion.resolver import Resolution, Resolver
 from connexion.uri_parsing import OpenAPIURIParser
@@ -747,6 +749,61 @@ class QueryParser(OpenAPIURIParser):
             else:
                 resolved[key] = values
         return resolved
+
+
+class AuthoredSpecAPI(SwaggerUIAPI):
+    """The spec as written in openapi.yaml, `$ref`s and all, at `/api/openapi.json` and
+    `/api/openapi.yaml`, which Swagger UI loads.
+
+    Connexion serves the copy it routes and validates with, every `$ref` inlined: eight times the
+    size, and a generator such as openapi-typescript then names no schema. Connexion still routes
+    and validates from that copy; only the served document changes. `servers` is adjusted as
+    Connexion adjusts it (`Specification.with_base_path`): the path the API is mounted at under
+    the request's root path, `/api` as written, or `/prefix/api` behind a proxy that strips
+    `/prefix`. Each answer is encoded once per root path, by Connexion's own endpoint (it copied,
+    checked and encoded the spec on every request: 0.2 s of the event loop for the YAML).
+    """
+
+    MAX_ROOT_PATHS = 8  # a server has one root path; the cache stays small whatever it is given
+
+    def __init__(self, *args, **kwargs):
+        self._answers = {}
+        super().__init__(*args, **kwargs)
+
+    def _spec_for_prefix(self, request):
+        return self.specification.with_base_path(self._base_path_for_prefix(request)).raw
+
+    async def _get_openapi_json(self, request):
+        return await self._once(request, super()._get_openapi_json)
+
+    async def _get_openapi_yaml(self, request):
+        return await self._once(request, super()._get_openapi_yaml)
+
+    async def _once(self, request, endpoint):
+        key = (endpoint.__name__, self._base_path_for_prefix(request))
+        answer = self._answers.get(key)
+        if answer is None:
+            served = await endpoint(request)
+            answer = (served.body, served.status_code, served.media_type)
+            if len(self._answers) < 2 * self.MAX_ROOT_PATHS:
+                self._answers[key] = answer
+        body, status, media_type = answer
+        return Response(body, status_code=status, media_type=media_type)
+
+
+class AuthoredSpecUI(SwaggerUIMiddleware):
+    """Connexion's Swagger UI middleware, serving the spec with AuthoredSpecAPI."""
+
+    def add_api(self, specification, base_path=None, arguments=None, **kwargs):
+        api = AuthoredSpecAPI(specification, base_path=base_path, arguments=arguments,
+                              default=self.default_fn, **kwargs)
+        self.router.mount(api.base_path, app=api.router)
+
+
+# Connexion's middleware stack with AuthoredSpecUI in place of SwaggerUIMiddleware. Nothing may
+# then be added at MiddlewarePosition.BEFORE_SWAGGER, which names Connexion's own class.
+MIDDLEWARES = [AuthoredSpecUI if middleware is SwaggerUIMiddleware else middleware
+               for middleware in ConnexionMiddleware.default_middlewares]
 
 
 class BodyLimit:

@@ -1,7 +1,8 @@
 """Clients generated from openapi.yaml, used the way a frontend team would use them.
 
 A Python client from openapi-python-client drives a live server over HTTP; TypeScript types from
-openapi-typescript type-check a committed usage file with `tsc`. Neither output is committed.
+openapi-typescript type-check a committed usage file with `tsc`, and are the same generated from
+the spec the live server serves. Neither output is committed.
 Both are independent of the test database, so they run in the SQLite pass only.
 """
 
@@ -120,3 +121,26 @@ def test_generated_typescript_types_check_the_usage_file(tmp_path):
     # Defaults make a request field required in the types; a client may leave it out.
     _run(generate, ROOT / "openapi.yaml", "--default-non-nullable", "false", "-o", tmp_path / "generated/api.d.ts")
     _run(tsc, "-p", tmp_path)
+
+
+def _schema_refs(node):
+    """The names of the component schemas a document's `$ref`s point at."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        return {ref.rsplit("/", 1)[1]} if ref.startswith("#/components/schemas/") else \
+            set().union(*map(_schema_refs, node.values()))
+    return set().union(*map(_schema_refs, node)) if isinstance(node, list) else set()
+
+
+def test_typescript_types_from_the_served_spec_name_its_schemas(live_server, tmp_path):
+    """openapi-typescript run on the URL a frontend team points it at (`/api/openapi.json`) gives
+    the types it gives for openapi.yaml: every schema the spec refers to by name is referred to
+    by that name (`components["schemas"]["Dashboard"]`), not inlined where it is used."""
+    generate = _node_tool("openapi-typescript")
+    base, _token = live_server
+    _run(generate, f"{base}/openapi.json", "--default-non-nullable", "false", "-o", tmp_path / "served.d.ts")
+    _run(generate, ROOT / "openapi.yaml", "--default-non-nullable", "false", "-o", tmp_path / "file.d.ts")
+    served = (tmp_path / "served.d.ts").read_text()
+    named = set(re.findall(r'components\["schemas"\]\["(\w+)"\]', served))
+    assert named == _schema_refs(SPEC) and len(named) > 50
+    assert served == (tmp_path / "file.d.ts").read_text()

@@ -173,3 +173,60 @@ def framework_spec():
     import pathlib
 
     return pathlib.Path(framework.__file__).with_name("openapi.yaml")
+
+
+def test_swagger_ui_serves_the_spec_of_spec_for_prefix_from_its_endpoints():
+    """AuthoredSpecAPI overrides _spec_for_prefix (what both documents are made of) and the two
+    endpoints (to encode each once); the routes call the endpoints through self, and Swagger UI
+    loads the JSON document's URL."""
+    from connexion.middleware.swagger_ui import SwaggerUIAPI
+
+    assert "endpoint=self._get_openapi_json" in inspect.getsource(SwaggerUIAPI.add_openapi_json)
+    assert "endpoint=self._get_openapi_yaml" in inspect.getsource(SwaggerUIAPI.add_openapi_yaml)
+    for endpoint in (SwaggerUIAPI._get_openapi_json, SwaggerUIAPI._get_openapi_yaml):
+        assert inspect.iscoroutinefunction(endpoint)
+        assert "self._spec_for_prefix(request)" in inspect.getsource(endpoint)
+    assert "base_path + self.options.openapi_spec_path" in inspect.getsource(SwaggerUIAPI._get_swagger_ui_home)
+
+
+def test_swagger_ui_base_path_for_prefix_is_the_request_root_path():
+    from connexion.middleware.swagger_ui import SwaggerUIAPI
+    from starlette.requests import Request
+
+    request = Request({"type": "http", "method": "GET", "path": "/p/api/openapi.json", "root_path": "/p/api/",
+                       "headers": [], "query_string": b""})
+    assert SwaggerUIAPI._base_path_for_prefix(None, request) == "/p/api"
+
+
+def test_swagger_ui_middleware_add_api_is_what_authored_spec_ui_repeats():
+    from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+
+    source = inspect.getsource(SwaggerUIMiddleware.add_api)
+    assert "api = SwaggerUIAPI(" in source and "default=self.default_fn" in source
+    assert "self.router.mount(api.base_path, app=api.router)" in source
+    assert set(inspect.signature(SwaggerUIMiddleware.add_api).parameters) == {
+        "self", "specification", "base_path", "arguments", "kwargs"}
+
+
+def test_middlewares_are_connexions_with_authored_spec_ui_for_swagger_ui():
+    from connexion.middleware.main import ConnexionMiddleware
+    from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+
+    default = ConnexionMiddleware.default_middlewares
+    assert default.count(SwaggerUIMiddleware) == 1
+    at = default.index(SwaggerUIMiddleware)
+    assert framework.MIDDLEWARES == [*default[:at], framework.AuthoredSpecUI, *default[at + 1:]]
+
+
+def test_specification_with_base_path_keeps_refs_in_raw_and_sets_servers():
+    import json
+
+    import yaml
+    from connexion.spec import Specification
+
+    authored = yaml.safe_load(framework_spec().read_text())
+    specification = Specification.load(framework_spec())
+    raw = specification.with_base_path("/p/api").raw
+    assert raw == {**authored, "servers": [{"url": "/p/api"}]} and '"$ref"' in json.dumps(raw)
+    assert '"$ref"' not in json.dumps(specification.spec)  # what Connexion routes with is resolved
+    assert specification.raw == authored  # left as it was

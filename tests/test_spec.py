@@ -4,9 +4,11 @@ import importlib
 import re
 
 import pytest
+import yaml
 from openapi_spec_validator import validate
+from starlette.testclient import TestClient
 
-from tests.conftest import SPEC
+from tests.conftest import BASE, SPEC
 
 OPERATIONS = [
     (path, method, op)
@@ -93,3 +95,37 @@ def test_spec_and_docs_are_served_without_a_token(http, path, media_type):
     assert response.headers["content-type"].startswith(media_type)
     if path.endswith(".json"):
         assert response.json()["info"]["title"] == SPEC["info"]["title"]
+
+
+def _refs(node):
+    """How many `$ref`s a document holds."""
+    if isinstance(node, dict):
+        return ("$ref" in node) + sum(map(_refs, node.values()))
+    if isinstance(node, list):
+        return sum(map(_refs, node))
+    return 0
+
+
+def test_served_spec_is_the_authored_file(http):
+    """The running service serves openapi.yaml as written, `$ref`s and all (not Connexion's
+    resolved copy, with every `$ref` inlined), in JSON and in YAML."""
+    served = http.get("/api/openapi.json").json()
+    assert served == SPEC
+    assert yaml.safe_load(http.get("/api/openapi.yaml").text) == SPEC
+    assert _refs(served) == _refs(SPEC) > 500
+    assert http.get("/api/openapi.json").json() == served  # encoded once, the same every time
+
+
+def test_swagger_ui_loads_the_served_spec(http):
+    assert 'url: "/api/openapi.json"' in http.get("/api/ui/").text
+
+
+def test_served_spec_behind_a_path_prefix_names_its_server_there(app, http):
+    """Behind a proxy that strips a prefix (the server run with that root path), `servers` is
+    where the API is from outside, as Connexion sets it; the rest is the file as written."""
+    with TestClient(app, root_path="/prefix") as prefixed:
+        served = prefixed.get(f"/prefix{BASE}/openapi.json").json()
+        assert served == {**SPEC, "servers": [{"url": f"/prefix{BASE}"}]}
+        assert yaml.safe_load(prefixed.get(f"/prefix{BASE}/openapi.yaml").text) == served
+        assert f'url: "/prefix{BASE}/openapi.json"' in prefixed.get(f"/prefix{BASE}/ui/").text
+    assert http.get(f"{BASE}/openapi.json").json()["servers"] == SPEC["servers"]
