@@ -607,7 +607,25 @@ def _max_items(validator, limit, instance, schema):
         yield ValidationError(f"has {len(instance)} items, more than the maximum of {limit}")
 
 
+def _unknown_properties(additional_properties):
+    """Draft 4 `additionalProperties: false` with one error per unknown property, at its own
+    pointer (`/layout/bogus`); jsonschema names them all in one error at the object's. Any other
+    `additionalProperties` (a schema: it descends into each such property) is jsonschema's."""
+
+    def additional(validator, allowed, instance, schema):
+        if allowed is not False or not validator.is_type(instance, "object"):
+            yield from additional_properties(validator, allowed, instance, schema)
+            return
+        known, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+        for name in instance:
+            if name not in known and not any(re.search(pattern, name) for pattern in patterns):
+                yield ValidationError(f"Additional properties are not allowed ({name!r} was unexpected)", path=[name])
+
+    return additional
+
+
 BodySchemaValidator = extend(Draft4RequestValidator, {
+    "additionalProperties": _unknown_properties(Draft4RequestValidator.VALIDATORS["additionalProperties"]),
     "items": _items_within_bounds(Draft4RequestValidator.VALIDATORS["items"]),
     "maxItems": _max_items,
 })

@@ -25,7 +25,38 @@ def test_wrong_method_lists_every_method_of_the_path(editor):
 
 def test_schema_violation_is_invalid_request_with_every_field(editor):
     body = problem(editor.post("/dashboards", json={"name": "", "colour": "red"}), 400, "invalid_request")
-    assert {e["path"] for e in body["errors"]} == {"", "/name"}
+    assert {e["path"] for e in body["errors"]} == {"/colour", "/name"}
+
+
+def test_unknown_body_field_is_at_its_own_pointer(editor):
+    body = problem(editor.post("/dashboards", json={"name": "d", "bogus": 1}), 400, "invalid_request")
+    assert body["errors"] == [{"path": "/bogus", "message": "Additional properties are not allowed ('bogus' was unexpected)"}]
+    assert body["error_count"] == 1
+    assert editor.get("/dashboards").json()["total"] == 0
+
+
+def test_unknown_nested_body_fields_are_at_their_own_pointers(editor):
+    dashboard = editor.post("/dashboards", json={"name": "d"}).json()
+    card = {"card_type": "text", "config": {"markdown": "hi"}, "layout": {"x": 0, "y": 0, "w": 4, "h": 2, "bogus": 1}}
+    body = problem(editor.post(f"/dashboards/{dashboard['id']}/cards", json=card), 400, "invalid_request")
+    assert [e["path"] for e in body["errors"]] == ["/layout/bogus"]
+    parameters = [{"name": "p", "type": "string"}, {"name": "q", "type": "string", "colour": "red", "a/b~c": 1}]
+    body = problem(editor.post("/dashboards", json={"name": "d", "parameters": parameters}), 400, "invalid_request")
+    assert [e["path"] for e in body["errors"]] == ["/parameters/1/a~1b~0c", "/parameters/1/colour"]
+
+
+def test_several_unknown_fields_are_one_error_each_beside_the_others(editor):
+    """Each unknown field is its own error at its own pointer; the other errors keep theirs."""
+    payload = {"name": 5, "colour": "red", "size": 2, "parameters": [{"name": "P", "type": "string", "shade": 1}]}
+    body = problem(editor.post("/dashboards", json=payload), 400, "invalid_request")
+    assert {(e["path"], e["message"]) for e in body["errors"]} == {
+        ("/colour", "Additional properties are not allowed ('colour' was unexpected)"),
+        ("/size", "Additional properties are not allowed ('size' was unexpected)"),
+        ("/name", "5 is not of type 'string'"),
+        ("/parameters/0/name", "'P' does not match '^[a-z][a-z0-9_]{0,62}$'"),
+        ("/parameters/0/shade", "Additional properties are not allowed ('shade' was unexpected)"),
+    }
+    assert body["error_count"] == 5
 
 
 def test_query_parameter_violation_names_the_parameter(editor):

@@ -107,8 +107,11 @@ def test_messages_and_detail_are_capped(editor):
 def test_unknown_body_fields_in_bulk_stay_small(editor):
     fields = {f"field_{i}": i for i in range(3_000)}
     response = editor.post("/dashboards", json={"name": "d", **fields})
-    problem(response, 400, "invalid_request")
-    assert len(response.content) < 5_000
+    body = problem(response, 400, "invalid_request")
+    assert len(body["errors"]) == framework.MAX_ERRORS  # one per field, each at its own pointer
+    assert all(e["path"].startswith("/field_") and f"'{e['path'][1:]}' was unexpected" in e["message"]
+               for e in body["errors"])
+    assert len(response.content) < 8_000
 
 
 def test_response_with_a_non_finite_number_is_a_logged_500(editor, monkeypatch, caplog):
