@@ -6,11 +6,11 @@ from models.access import EDIT, dashboard_for, permissions_on
 from models.content import Share
 
 
-def list_shares(user, dashboard_id, if_none_match=None):
+def list_shares(user, dashboard_id, limit, offset, if_none_match=None):
     """Every grant change bumps the dashboard's version, so its ETag tags the grants too."""
     row = dashboard_for(user, dashboard_id)
     return conditional(if_none_match, etag(row.version),
-                       lambda: {"items": serializers.shares.dump(row.shares.order_by(Share.id))})
+                       lambda: serializers.page_of(row.shares, serializers.shares, limit, offset, Share.id))
 
 
 def upsert_share(user, dashboard_id, body, if_match=None):
