@@ -1,5 +1,6 @@
+from handlers import serializers
 from models.card_types import palette
 
 
-def list_card_types(user):
-    return {"items": palette()}
+def list_card_types(user, limit, offset):
+    return serializers.window_of(palette(), limit, offset)

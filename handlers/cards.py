@@ -1,14 +1,15 @@
 from connexion import NoContent
 
 from handlers import serializers
-from handlers.common import dashboard_to_change, etag, located
+from handlers.common import conditional, dashboard_to_change, etag, located
 from models import cards
 from models.access import dashboard_for
 
 
-def get_card(user, dashboard_id, card_id):
+def get_card(user, dashboard_id, card_id, if_none_match=None):
     dashboard = dashboard_for(user, dashboard_id)
-    return serializers.card(cards.card_on(dashboard, card_id)), 200, {"ETag": etag(dashboard.version)}
+    card = cards.card_on(dashboard, card_id)  # a card not on the dashboard is 404 whatever the tag
+    return conditional(if_none_match, etag(dashboard.version), lambda: serializers.card(card))
 
 
 def create_card(user, dashboard_id, body, if_match=None):

@@ -1,10 +1,18 @@
-"""HTTP conventions shared by the handlers: entity tags, Location headers, long-running work."""
+"""HTTP conventions shared by the handlers: entity tags and conditional requests, Location
+headers, long-running work."""
 
 import re
 
+from connexion import NoContent
+from starlette.responses import Response
+
 from models.access import EDIT, dashboard_for
 
-STRONG_TAG = re.compile(r'^\s*"(\d{1,18})"\s*$')
+# One element of RFC 9110's `#entity-tag` list: an optional weak marker and a quoted opaque tag
+# (etagc: any visible character but DQUOTE, and obs-text), between optional spaces, ending at a
+# comma or the end of the header.
+ENTITY_TAG = re.compile(r'[ \t]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|\Z)')
+VERSION = re.compile(r"\d{1,18}")
 
 
 def long_running(function):
@@ -15,18 +23,68 @@ def long_running(function):
 
 
 def etag(version):
+    """A version as a strong entity tag: the `ETag` of a dashboard (and what is in it) or a dataset."""
     return f'"{version}"'
+
+
+def entity_tags(header):
+    """The tags an If-Match or If-None-Match header lists, as (weak, opaque tag) pairs in order.
+
+    An element that is not an entity tag (unquoted, unterminated, `*` inside a list) is skipped
+    up to the next comma: it names nothing, so it matches nothing.
+    """
+    tags, position = [], 0
+    while position < len(header):
+        match = ENTITY_TAG.match(header, position)
+        if match:
+            tags.append((match.group(1) is not None, match.group(2)))
+            position = match.end()
+        else:
+            comma = header.find(",", position)
+            if comma < 0:
+                break
+            position = comma + 1
+    return tags
 
 
 def expected_versions(if_match):
     """The versions an If-Match header accepts: None for any (absent or `*`).
 
-    Per RFC 9110 a weak or malformed tag matches nothing, so the write is refused with 412.
+    If-Match compares strongly (RFC 9110): a weak or malformed tag matches nothing, so the write
+    is refused with 412.
     """
     if if_match is None or if_match.strip() == "*":
         return None
-    tags = (STRONG_TAG.match(tag) for tag in if_match.split(","))
-    return {int(tag.group(1)) for tag in tags if tag}
+    return {int(tag) for weak, tag in entity_tags(if_match) if not weak and VERSION.fullmatch(tag)}
+
+
+def none_match(if_none_match, tag):
+    """Whether an If-None-Match header names `tag`, the current representation's entity tag:
+    `*` (the resource exists), or a listed tag equal to it by RFC 9110's weak comparison (a
+    `W/` on either side is ignored). The one comparison behind every 304."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    (_, current), = entity_tags(tag)
+    return any(listed == current for _, listed in entity_tags(if_none_match))
+
+
+def not_modified(tag, **headers):
+    """304 Not Modified: no body, the `ETag` (and any header the 200 carries) repeated."""
+    return NoContent, 304, {"ETag": tag, **headers}
+
+
+def conditional(if_none_match, tag, answer, **headers):
+    """A read with its `ETag`: 304 when If-None-Match names `tag`, before anything is built;
+    otherwise 200 with `answer()`, a body or JSON already encoded (bytes, sent as they are)."""
+    if none_match(if_none_match, tag):
+        return not_modified(tag, **headers)
+    body = answer()
+    headers = {"ETag": tag, **headers}
+    if isinstance(body, bytes):
+        return Response(body, headers=headers, media_type="application/json")
+    return body, 200, headers
 
 
 def located(body, path, **headers):

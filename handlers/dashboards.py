@@ -1,8 +1,7 @@
 from connexion import NoContent
-from starlette.responses import Response
 
 from handlers import serializers
-from handlers.common import dashboard_to_change, etag, located
+from handlers.common import conditional, dashboard_to_change, etag, located
 from models.access import dashboard_for, dashboard_list, require_create_content
 from models.content import Collection, Dashboard
 from models.duplicate import duplicate_dashboard as duplicate
@@ -14,10 +13,10 @@ def list_dashboards(user, limit, offset, collection_id=None, q=None):
     return serializers.paged([serializers.dashboard_of(row) for row in rows], total, limit, offset)
 
 
-def get_dashboard(user, dashboard_id):
+def get_dashboard(user, dashboard_id, if_none_match=None):
     row = dashboard_for(user, dashboard_id)
-    return Response(serializers.dashboard_detail_encoded(row), headers={"ETag": etag(row.version)},
-                    media_type="application/json")
+    # The answer is kept encoded by version; a 304 neither reads nor encodes the contents.
+    return conditional(if_none_match, etag(row.version), lambda: serializers.dashboard_detail_encoded(row))
 
 
 def create_dashboard(user, body):

@@ -1,7 +1,7 @@
 from connexion import NoContent
 
 from handlers import serializers
-from handlers.common import located, long_running
+from handlers.common import conditional, etag, located, long_running
 from models import dataset_tables
 from models.access import require_dataset_edit
 from models.base import text_match
@@ -13,8 +13,9 @@ def list_datasets(user, limit, offset, q=None):
     return serializers.page_of(query, serializers.datasets, limit, offset, Dataset.name, Dataset.id)
 
 
-def get_dataset(user, dataset_id):
-    return serializers.dataset.dump(Dataset.in_project(user.project_id, dataset_id))
+def get_dataset(user, dataset_id, if_none_match=None):
+    row = Dataset.in_project(user.project_id, dataset_id)
+    return conditional(if_none_match, etag(row.version), lambda: serializers.dataset.dump(row))
 
 
 @long_running
@@ -46,9 +47,11 @@ def append_rows(user, dataset_id, body):
 
 
 @long_running
-def preview_rows(user, dataset_id, limit, offset):
+def preview_rows(user, dataset_id, limit, offset, if_none_match=None):
+    """Rows only ever change by an append, which moves the dataset's version: it tags the rows too.
+    They are read after the dataset, so an answer is never older than its tag."""
     row = Dataset.in_project(user.project_id, dataset_id)
-    return {
+    return conditional(if_none_match, etag(row.version), lambda: {
         **serializers.paged(dataset_tables.preview_rows(row, limit, offset), row.row_count, limit, offset),
         "columns": serializers.ColumnSchema(many=True).dump(row.columns),
-    }
+    })

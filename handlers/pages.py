@@ -1,14 +1,15 @@
 from connexion import NoContent
 
 from handlers import serializers
-from handlers.common import dashboard_to_change, etag, located
+from handlers.common import conditional, dashboard_to_change, etag, located
 from models import pages
 from models.access import dashboard_for
 
 
-def get_page(user, dashboard_id, page_number):
+def get_page(user, dashboard_id, page_number, if_none_match=None):
     dashboard = dashboard_for(user, dashboard_id)
-    return serializers.page.dump(pages.page_at(dashboard, page_number)), 200, {"ETag": etag(dashboard.version)}
+    page = pages.page_at(dashboard, page_number)  # a page that does not exist is 404 whatever the tag
+    return conditional(if_none_match, etag(dashboard.version), lambda: serializers.page.dump(page))
 
 
 def create_page(user, dashboard_id, body, if_match=None):

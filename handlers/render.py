@@ -1,7 +1,8 @@
-from connexion import NoContent
+from functools import partial
+
 from starlette.responses import Response
 
-from handlers.common import long_running
+from handlers.common import long_running, none_match, not_modified
 from models import render
 from models.access import dashboard_for
 from models.content import Dashboard
@@ -22,9 +23,11 @@ def render_public_dashboard(slug, page, param=None, if_none_match=None):
 
 
 def _answer(dashboard, page, param, if_none_match, headers=None):
-    payload, etag = render.renderer().render(dashboard, page, param or {}, if_none_match)
-    headers = {"ETag": etag, **(headers or {})}
+    # The render's ETag is known only once the renderer has read the state it depends on, so the
+    # renderer asks the comparison before it looks for or builds the answer.
+    payload, etag = render.renderer().render(dashboard, page, param or {}, partial(none_match, if_none_match))
+    headers = headers or {}
     if payload is None:
-        return NoContent, 304, headers
+        return not_modified(etag, **headers)
     # The renderer keeps answers encoded; they go out as they are, not decoded and encoded again.
-    return Response(payload, headers=headers, media_type="application/json")
+    return Response(payload, headers={"ETag": etag, **headers}, media_type="application/json")

@@ -230,6 +230,11 @@ def paged(items, total, limit, offset):
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
+def window_of(items, limit, offset):
+    """One page of a list held in memory (the palette, the templates), in its own order."""
+    return paged(items[offset:offset + limit], len(items), limit, offset)
+
+
 def template_summary(tpl):
     """A template as the list shows it: what it needs of a dataset, its parameters and its tiles."""
     return {

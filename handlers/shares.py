@@ -1,14 +1,16 @@
 from connexion import NoContent
 
 from handlers import serializers
-from handlers.common import dashboard_to_change, etag, expected_versions, located
+from handlers.common import conditional, dashboard_to_change, etag, expected_versions, located
 from models.access import EDIT, dashboard_for, permissions_on
 from models.content import Share
 
 
-def list_shares(user, dashboard_id):
+def list_shares(user, dashboard_id, limit, offset, if_none_match=None):
+    """Every grant change bumps the dashboard's version, so its ETag tags the grants too."""
     row = dashboard_for(user, dashboard_id)
-    return {"items": serializers.shares.dump(row.shares.order_by(Share.id))}
+    return conditional(if_none_match, etag(row.version),
+                       lambda: serializers.page_of(row.shares, serializers.shares, limit, offset, Share.id))
 
 
 def upsert_share(user, dashboard_id, body, if_match=None):

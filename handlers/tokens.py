@@ -5,9 +5,9 @@ from handlers.common import located
 from models.identity import ApiToken
 
 
-def list_tokens(user):
-    rows = ApiToken.select().where(ApiToken.user == user.user_id).order_by(ApiToken.id)
-    return {"items": serializers.tokens(user).dump(rows)}
+def list_tokens(user, limit, offset):
+    query = ApiToken.select().where(ApiToken.user == user.user_id)
+    return serializers.page_of(query, serializers.tokens(user), limit, offset, ApiToken.id)
 
 
 def create_token(user, body=None):

@@ -150,14 +150,14 @@ class Renderer:
             telemetry.render_cache_bytes(self.cache.bytes)
         return payload
 
-    def render(self, dashboard, page_number, given_params, if_none_match=None):
-        """(the answer as JSON bytes, etag), or (None, etag) when `if_none_match` names the current
-        representation."""
+    def render(self, dashboard, page_number, given_params, unchanged=None):
+        """(the answer as JSON bytes, etag), or (None, etag) when `unchanged(etag)` says the
+        client holds the current representation (the handler's If-None-Match comparison)."""
         params = resolve_values(dashboard.parameters, given_params)
         cards, dataset_ids = self._page_datasets(dashboard, page_number)
         datasets = _datasets(dashboard.project_id, dataset_ids)
         etag = _etag(dashboard, page_number, params, datasets)
-        if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
+        if unchanged is not None and unchanged(etag):
             return None, etag
         payload = self.cache.get("page:" + etag)
         telemetry.render_cache_lookup("page", hit=payload is not None)

@@ -218,6 +218,16 @@ def test_palette_lists_every_type_with_a_size_that_fits_the_grid():
         assert entry["title"] == entry["schema"]["title"]
 
 
+def test_the_palette_is_served_as_a_page_in_enum_order(world):
+    client = world.user()[1]
+    body = client.get("/card-types").json()
+    assert [entry["card_type"] for entry in body["items"]] == list(CARD_TYPES)
+    assert (body["total"], body["limit"], body["offset"]) == (7, 50, 0)
+    window = client.get("/card-types", params={"limit": 3, "offset": 5}).json()
+    assert [entry["card_type"] for entry in window["items"]] == list(CARD_TYPES[5:])
+    assert (window["total"], window["limit"], window["offset"]) == (7, 3, 5)
+
+
 def test_palette_hands_out_copies():
     palette()[0]["schema"]["properties"].clear()
     schema("text")["required"].append("nothing")

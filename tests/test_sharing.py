@@ -32,8 +32,9 @@ def test_upsert_creates_then_updates_and_bumps_the_version(team):
     assert created.headers["location"] == f"/api/dashboards/{d['id']}/shares/{created.json()['id']}"
     updated = share(owner, d, viewer.id, "editor")
     assert updated.status_code == 200 and updated.json()["id"] == created.json()["id"]
-    listed = owner.get(f"/dashboards/{d['id']}/shares").json()["items"]
-    assert [(s["subject_id"], s["access_level"]) for s in listed] == [(viewer.id, "editor")]
+    listed = owner.get(f"/dashboards/{d['id']}/shares").json()
+    assert [(s["subject_id"], s["access_level"]) for s in listed["items"]] == [(viewer.id, "editor")]
+    assert (listed["total"], listed["limit"], listed["offset"]) == (1, 50, 0)
     assert viewer_client.patch(f"/dashboards/{d['id']}", json={"name": "by the grantee"}).status_code == 200
     assert owner.get(f"/dashboards/{d['id']}").json()["version"] == 4
 
@@ -142,7 +143,8 @@ def test_tokens_are_shown_once_listed_by_prefix_and_revoked_at_once(world):
     token = created.json()
     assert token["token"].startswith(token["prefix"]) and len(token["token"]) >= 47
     listed = client.get("/tokens").json()["items"]
-    assert [t["current"] for t in listed] == [True, False]
+    assert [t["current"] for t in listed] == [True, False]  # oldest first
+    assert [t["id"] for t in client.get("/tokens", params={"offset": 1}).json()["items"]] == [token["id"]]
     assert all("token" not in t for t in listed)
     problem(other.delete(f"/tokens/{token['id']}"), 404, "token_not_found")
     assert other.get("/tokens").json()["items"][0]["id"] != token["id"]

@@ -104,8 +104,10 @@ def test_list_states_roles_requirements_parameters_and_tiles(world):
     _, viewer = world.user(role="viewer")
     response = viewer.get("/dashboards/templates")
     assert response.status_code == 200, response.text
-    items = {item["id"]: item for item in response.json()["items"]}
-    assert sorted(items) == NAMES
+    body = response.json()
+    assert [item["id"] for item in body["items"]] == sorted(NAMES)  # by id
+    assert (body["total"], body["limit"], body["offset"]) == (len(NAMES), 50, 0)
+    items = {item["id"]: item for item in body["items"]}
     series = items["time-series"]
     assert [(r["role"], r["kind"], r["types"]) for r in series["roles"]] == [
         ("date", "date", ["date", "datetime"]), ("measure", "measure", ["integer", "number"])]
