@@ -224,8 +224,7 @@ def access_of(principal, dashboard, grant_rows):
 def _dashboard_in(dashboard_id, project_id, shape):
     """The dashboard of a project; `shape` true: row-locked for the write that follows (PostgreSQL:
     SQLite's writers hold the whole store's lock already)."""
-    query = Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id))
-    return query.limit(1).for_update(shape)
+    return Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id)).for_update(shape)
 
 
 _DASHBOARD = Prepared(_dashboard_in)
