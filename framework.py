@@ -8,10 +8,12 @@ upgrade of Connexion breaks there first.
 
 import functools
 import gc
+import importlib
 import inspect
 import json
 import logging
 import math
+import pkgutil
 import re
 import sys
 import threading
@@ -290,24 +292,37 @@ def _with_store(function, read_only, header_params, lanes):
 
 
 class HandlerResolver(Resolver):
-    """Resolves an operation to its handler: the function named by the operationId in snake_case,
-    in the module its `x-openapi-router-controller` names (`getDashboard` in `handlers.dashboards`
-    is `handlers.dashboards.get_dashboard`).
+    """Resolves an operation to its handler: the function of `handlers/` named by the operationId
+    in snake_case (`getDashboard` is `handlers.dashboards.get_dashboard`). A name found in no
+    handler module, or in more than one, stops the app at startup.
 
     The operationIds are the names generated clients give their functions, and the operation keeps
     its operationId as the spec writes it: the request log line and the `operation` label of the
     metrics carry `getDashboard`, not the function's dotted path.
     """
 
-    def handler_name(self, operation):
-        if not operation.router_controller:
-            raise ResolverError(f"{operation.method.upper()} {operation.path} ({operation.operation_id}): "
-                                "no x-openapi-router-controller names its handler's module")
-        return f"{operation.router_controller}.{inflection.underscore(operation.operation_id)}"
+    PACKAGE = "handlers"
 
     def resolve(self, operation):
-        function = self.resolve_function_from_operation_id(self.handler_name(operation))
-        return Resolution(function, operation.operation_id)
+        return Resolution(self.handler(operation), operation.operation_id)
+
+    def handler(self, operation):
+        name = inflection.underscore(operation.operation_id)
+        found = [module.__dict__[name] for module in _handler_modules(self.PACKAGE)
+                 if inspect.isfunction(module.__dict__.get(name))
+                 and module.__dict__[name].__module__ == module.__name__]
+        if len(found) != 1:
+            where = "no handler module" if not found else ", ".join(f.__module__ for f in found)
+            raise ResolverError(f"{operation.method.upper()} {operation.path} ({operation.operation_id}): "
+                                f"{name} is defined in {where}")
+        return found[0]
+
+
+@functools.cache
+def _handler_modules(package):
+    """The modules of a package, imported."""
+    root = importlib.import_module(package)
+    return tuple(importlib.import_module(f"{package}.{info.name}") for info in pkgutil.iter_modules(root.__path__))
 
 
 class StoreResolver(HandlerResolver):

@@ -75,21 +75,20 @@ def install(app, settings):
 
 
 class StorelessResolver(HandlerResolver):
-    """The operations whose `x-openapi-router-controller` is `handlers.health` run as written;
-    every other one through `store`.
+    """The operations of `handlers.health` run as written; every other one through `store`.
 
     Liveness must not depend on the store, readiness reports the store's failure itself (503, not
     the 500 a failed connect would give inside the store wrapper), and metrics are text.
     """
 
-    CONTROLLER = "handlers.health"
+    MODULE = "handlers.health"
 
     def __init__(self, store):
         super().__init__(get_function_from_name)
         self.store = store
 
     def resolve(self, operation):
-        if operation.router_controller == self.CONTROLLER:
+        if self.handler(operation).__module__ == self.MODULE:
             return super().resolve(operation)
         return self.store.resolve(operation)
 

@@ -1,6 +1,6 @@
 """One module per spec tag; each function is the handler of one operation, named by its operationId
-in snake_case, in the module its x-openapi-router-controller names (`getDashboard` in
-`handlers.dashboards` is `get_dashboard`)."""
+in snake_case (`getDashboard` is `handlers.dashboards.get_dashboard`), a name no other module of
+the package defines (framework.HandlerResolver)."""
 
 import warnings
 

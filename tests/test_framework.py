@@ -92,7 +92,7 @@ def test_store_resolver_reads_the_operation_spec():
     from connexion.operations import OpenAPIOperation
     from connexion.utils import get_function_from_name
 
-    spec = {"operationId": "appendRows", "x-openapi-router-controller": "handlers.datasets", "responses": {},
+    spec = {"operationId": "appendRows", "responses": {},
             "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"}}]}
     operation = OpenAPIOperation("post", "/datasets/{dataset_id}/rows", spec,
                                  resolver=framework.StoreResolver(get_function_from_name, framework.Lanes(2)))
@@ -102,16 +102,22 @@ def test_store_resolver_reads_the_operation_spec():
     # The resolution's operationId replaces the operation's: the one the router hands on to the
     # request's scope (the log line, the metrics label).
     assert "self._operation_id = self._resolution.operation_id" in inspect.getsource(AbstractOperation.__init__)
-    assert operation.operation_id == "appendRows" and operation.router_controller == "handlers.datasets"
+    assert operation.operation_id == "appendRows"
 
 
-def test_handler_resolver_needs_a_router_controller():
+@pytest.mark.parametrize("operation_id,found", [("getNothing", "no handler module"),
+                                                 ("etag", "handlers.common")])
+def test_handler_resolver_refuses_a_name_no_handler_defines(operation_id, found, monkeypatch):
     from connexion.exceptions import ResolverError
     from connexion.operations import OpenAPIOperation
     from connexion.utils import get_function_from_name
 
-    with pytest.raises(ResolverError, match="x-openapi-router-controller"):
-        OpenAPIOperation("get", "/me", {"operationId": "getMe", "responses": {}},
+    if found != "no handler module":  # the same name defined by a second module: ambiguous
+        monkeypatch.setattr(handlers.me, "etag", lambda: None, raising=False)
+        monkeypatch.setattr(handlers.me.etag, "__module__", "handlers.me")
+        found = "handlers.common, handlers.me"
+    with pytest.raises(ResolverError, match=f"{operation_id}\\): .* is defined in {found}$"):
+        OpenAPIOperation("get", "/x", {"operationId": operation_id, "responses": {}},
                          resolver=framework.HandlerResolver(get_function_from_name))
 
 
@@ -122,10 +128,8 @@ def test_storeless_resolver_runs_only_the_health_module_outside_the_store():
     import telemetry
 
     resolver = telemetry.StorelessResolver(framework.StoreResolver(get_function_from_name, framework.Lanes(2)))
-    health = OpenAPIOperation("get", "/health", {"operationId": "getHealth", "x-openapi-router-controller":
-                                                 "handlers.health", "responses": {}}, resolver=resolver)
-    me = OpenAPIOperation("get", "/me", {"operationId": "getMe", "x-openapi-router-controller": "handlers.me",
-                                         "responses": {}}, resolver=resolver)
+    health = OpenAPIOperation("get", "/health", {"operationId": "getHealth", "responses": {}}, resolver=resolver)
+    me = OpenAPIOperation("get", "/me", {"operationId": "getMe", "responses": {}}, resolver=resolver)
     assert health.function is handlers.health.get_health
     assert me.function is not handlers.me.get_me and me.function.__wrapped__ is handlers.me.get_me
     assert (health.operation_id, me.operation_id) == ("getHealth", "getMe")
