@@ -21,52 +21,61 @@ def free_port():
         return probe.getsockname()[1]
 
 
-class Server:
-    """One `serve` process; its stderr (the request log lines) goes to a file read by `log()`."""
+class LoggedProcess:
+    """A child process in its own process group, its output in a log file read by `log()`, waited
+    for until `probe_url` answers (`healthy(response)`), and always stopped."""
 
-    def __init__(self, database_url, *, workers=1, env=None, startup_s=90):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}/api"
-        self._stderr = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)
-        environ = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
-        environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--port", str(self.port), "--workers", str(workers),
-             "--log-level", "warning"],
-            env=environ, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self._stderr,
-            start_new_session=True)  # its own process group: the workers can be stopped with it
+    def __init__(self, command, *, name, probe_url, healthy=lambda response: True, startup_s, **popen):
+        self._log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=popen.pop("stdout", self._log),
+                                        stderr=self._log, start_new_session=True, **popen)
         try:
-            self._wait_until_healthy(startup_s)
+            self._wait(name, probe_url, healthy, startup_s)
         except BaseException:
             self.stop()
             raise
 
-    def _wait_until_healthy(self, seconds):
+    def _wait(self, name, probe_url, healthy, seconds):
         deadline = time.monotonic() + seconds
         while True:
-            assert self.process.poll() is None, f"the server exited: {self.log()}"
-            assert time.monotonic() < deadline, f"the server did not answer within {seconds} s: {self.log()}"
+            assert self.process.poll() is None, f"{name} exited: {self.log()}"
+            assert time.monotonic() < deadline, f"{name} did not answer within {seconds} s: {self.log()}"
             try:
-                if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
+                if healthy(httpx.get(probe_url, timeout=2)):
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
 
     def log(self):
-        return pathlib.Path(self._stderr.name).read_text(errors="replace")
+        return pathlib.Path(self._log.name).read_text(errors="replace")
 
-    def terminate(self):
-        self.process.send_signal(signal.SIGTERM)
-
-    def stop(self):
-        """Stop the server (SIGTERM, then SIGKILL after 15 s) and remove its log file."""
+    def stop(self, timeout=15):
+        """SIGTERM, then SIGKILL to the process group after `timeout` s; the log file is removed."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=15)
-        self._stderr.close()
-        pathlib.Path(self._stderr.name).unlink(missing_ok=True)
+                self.process.wait(timeout=timeout)
+        self._log.close()
+        pathlib.Path(self._log.name).unlink(missing_ok=True)
+
+
+class Server(LoggedProcess):
+    """One `serve` process; its stderr (the request log lines) goes to the log."""
+
+    def __init__(self, database_url, *, workers=1, env=None, startup_s=90):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/api"
+        environ = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+        environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        # Its own process group (LoggedProcess): the workers can be stopped with it.
+        super().__init__([sys.executable, "-m", "cli", "serve", "--port", str(self.port), "--workers", str(workers),
+                          "--log-level", "warning"],
+                         name="serve", probe_url=f"{self.base}/health", healthy=lambda r: r.status_code == 200,
+                         startup_s=startup_s, env=environ, stdout=subprocess.DEVNULL)
+
+    def terminate(self):
+        self.process.send_signal(signal.SIGTERM)

@@ -17,18 +17,15 @@ Independent of the test database, so these run in the SQLite pass only.
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 
 import httpx
 import pytest
 import yaml
 
 from tests.conftest import BACKEND
-from tests.servers import Server, free_port
+from tests.servers import LoggedProcess, Server, free_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
@@ -37,45 +34,19 @@ PRISM_ERROR_TYPE = "https://stoplight.io/prism/errors#"
 pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="backend-independent; runs in the SQLite pass")
 
 
-class Prism:
-    """`prism proxy SPEC UPSTREAM --errors` on a free loopback port; its log goes to a file."""
+class Prism(LoggedProcess):
+    """`prism proxy SPEC UPSTREAM --errors` on a free loopback port; its output goes to the log."""
 
     def __init__(self, spec, upstream, startup_s=60):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self._log = tempfile.NamedTemporaryFile(prefix="prism-", suffix=".log", delete=False)  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            [str(PRISM), "proxy", str(spec), upstream, "--errors", "--host", "127.0.0.1",
-             "--port", str(self.port), "--verboseLevel", "warn"],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        try:
-            deadline = time.monotonic() + startup_s
-            while True:
-                assert self.process.poll() is None, f"prism exited: {self.log()}"
-                assert time.monotonic() < deadline, f"prism did not listen within {startup_s} s: {self.log()}"
-                try:
-                    httpx.get(f"{self.base}/health", timeout=2)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-        except BaseException:
-            self.stop()
-            raise
+        # Any answer means it listens: the probe goes through the proxy to the upstream's /health.
+        super().__init__([str(PRISM), "proxy", str(spec), upstream, "--errors", "--host", "127.0.0.1",
+                          "--port", str(self.port), "--verboseLevel", "warn"],
+                         name="prism", probe_url=f"{self.base}/health", startup_s=startup_s)
 
-    def log(self):
-        return pathlib.Path(self._log.name).read_text(errors="replace")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self._log.close()
-        pathlib.Path(self._log.name).unlink(missing_ok=True)
+    def stop(self, timeout=10):
+        super().stop(timeout)
 
 
 def _prism_tool():
