@@ -169,8 +169,9 @@ def my_permissions(reasons):
     return {**{right: bool(layers) for right, layers in reasons.items()}, "reasons": reasons}
 
 
-# What a dashboard holds, as plain rows in the order the answer shows them: GET one dashboard
-# runs these on every request, so their SQL is prepared once and no model object is built.
+# What a dashboard holds, as plain rows in the order the answer shows them: every write of a
+# dashboard answers it, and GET one dashboard once per version, so their SQL is prepared once and
+# no model object is built.
 _PAGES_OF = Prepared(lambda dashboard_id: Page.select(Page.id, Page.position, Page.name)
                      .where(Page.dashboard == dashboard_id).order_by(Page.position).tuples())
 _CARDS_OF = Prepared(lambda dashboard_id: Card.select(
@@ -181,13 +182,11 @@ _SHARES_OF = Prepared(lambda dashboard_id: Share.select(
 ).where(Share.dashboard == dashboard_id).order_by(Share.id).tuples())
 
 
-CONTENTS = (_PAGES_OF, _CARDS_OF, _SHARES_OF)
-
-
-def dashboard_detail(row, contents=None):
-    """The dashboard with its pages, cards (with their page number and layout) and shares
-    (`contents`: the rows of CONTENTS for it, when already read)."""
-    page_rows, card_rows, share_rows = contents or Prepared.batch(*((query, (row.id,), None) for query in CONTENTS))
+def dashboard_detail(row):
+    """The dashboard with its pages, cards (with their page number and layout) and shares, read
+    together (one round trip on PostgreSQL)."""
+    page_rows, card_rows, share_rows = Prepared.batch(*((query, (row.id,), None)
+                                                        for query in (_PAGES_OF, _CARDS_OF, _SHARES_OF)))
     numbers = {page_id: position for page_id, position, _ in page_rows}
     return {
         **dashboard.dump(row),
