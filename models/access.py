@@ -6,7 +6,7 @@ condition, so a page of dashboards costs one query whatever the caller's grants.
 
 from dataclasses import dataclass
 
-from peewee import JOIN, Value, fn
+from peewee import Cast, fn
 
 from models.base import like_pattern, text_condition, utcnow
 from models.content import ACCESS_LEVELS, Dashboard, Share
@@ -60,54 +60,53 @@ class Principal:
         return self.role in ("editor", "admin")
 
 
-_TOKEN = Prepared(lambda token_hash, now: (
-    ApiToken.select(ApiToken.id, User.id, User.email, User.name, User.role, User.org, Project.id, Project.name,
-                    Project.org, Org.name)
-    .join(User).switch(ApiToken).join(Project).join(Org)
-    .where((ApiToken.token_hash == token_hash) & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > now)))
-    .limit(1).tuples()
-))
+def _joined(expr):
+    """The values of `expr` over a subquery's rows as one comma-separated text (NULL for none):
+    what the caller's groups and permissions, and its grants on a dashboard, travel as, so that
+    each lookup is one statement and one row (a pipeline of two cost more than both of them)."""
+    if is_sqlite():
+        return fn.group_concat(expr, ",")
+    return fn.string_agg(Cast(expr, "text"), ",")
 
 
-def _grants_by_token(token_hash):
-    """The caller's groups and the project permissions it holds directly or through them, for the
-    user and project of a token, so that the query goes with the token's own."""
-    through_groups = (
-        GroupMember.select(GroupMember.group, ProjectPermission.permission)
-        .join(ApiToken, on=(ApiToken.user == GroupMember.user))
-        .join(ProjectPermission, JOIN.LEFT_OUTER, on=(
-            (ProjectPermission.group == GroupMember.group) & (ProjectPermission.project == ApiToken.project)))
-        .where(ApiToken.token_hash == token_hash)
+def _split(joined, convert=str):
+    return frozenset(convert(value) for value in joined.split(",")) if joined else frozenset()
+
+
+def _token_row(token_hash, now):
+    """The token's row with its user, project and org, and the user's groups and the project
+    permissions it holds directly or through them."""
+    member = GroupMember.alias()
+    groups = member.select(_joined(member.group)).where(member.user == User.id)
+    in_groups = GroupMember.select(GroupMember.group).where(GroupMember.user == User.id)
+    permissions = ProjectPermission.select(_joined(ProjectPermission.permission)).where(
+        (ProjectPermission.project == Project.id)
+        & ((ProjectPermission.user == User.id) | ProjectPermission.group.in_(in_groups)))
+    return (
+        ApiToken.select(ApiToken.id, User.id, User.email, User.name, User.role, User.org, Project.id, Project.name,
+                        Project.org, Org.name, groups, permissions)
+        .join(User).switch(ApiToken).join(Project).join(Org)
+        .where((ApiToken.token_hash == token_hash) & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > now)))
+        .limit(1).tuples()
     )
-    direct = ProjectPermission.select(Value(None), ProjectPermission.permission).join(ApiToken, on=(
-        (ApiToken.user == ProjectPermission.user) & (ApiToken.project == ProjectPermission.project))
-    ).where(ApiToken.token_hash == token_hash)
-    return through_groups.union_all(direct).tuples()
 
 
-_GRANTS_BY_TOKEN = Prepared(_grants_by_token)
+_TOKEN = Prepared(_token_row)
 
 
 def principal_for_token(token):
-    """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown).
-
-    The token's row and the caller's grants are two prepared queries sent together (one round
-    trip on PostgreSQL); the grants count only once the token's row says the token is valid.
-    """
-    token_hash = ApiToken.hash(token)
-    rows, grants = Prepared.batch((_TOKEN, (token_hash, ApiToken.expires_at.db_value(utcnow())), None),
-                                  (_GRANTS_BY_TOKEN, (token_hash,), None))
-    if not rows:
+    """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown):
+    one prepared statement, whose groups and permissions count only when it finds the token."""
+    row = _TOKEN.first(ApiToken.hash(token), ApiToken.expires_at.db_value(utcnow()))
+    if row is None:
         raise Unauthenticated()
-    token_id, user_id, email, name, role, user_org_id, project_id, project_name, org_id, org_name = rows[0]
+    token_id, user_id, email, name, role, user_org_id, project_id, project_name, org_id, org_name, groups, grants = row
     if user_org_id != org_id:
         raise Unauthenticated()
     return Principal(
         user_id=user_id, email=email, name=name, role=role, org_id=org_id, org_name=org_name,
-        project_id=project_id, project_name=project_name,
-        group_ids=frozenset(group for group, _ in grants if group is not None),
-        permissions=frozenset(permission for _, permission in grants if permission is not None),
-        token_id=token_id,
+        project_id=project_id, project_name=project_name, group_ids=_split(groups, int),
+        permissions=_split(grants), token_id=token_id,
     )
 
 
@@ -146,14 +145,16 @@ def _visible(project_id, user_id, group_ids, every):
 
 
 def _listing(project_id, user_id, collection_id, pattern, limit, offset, *group_ids, shape):
-    every, in_collection, matching, _, count = shape
+    every, in_collection, matching, _, kind = shape
     query = _visible(project_id, user_id, group_ids, every)
     if in_collection:
         query = query.where(Dashboard.collection == collection_id)
     if matching:
         query = query.where(text_condition(pattern, Dashboard.name, Dashboard.description))
-    if count:
+    if kind == "total":
         return query.select(fn.COUNT(Dashboard.id)).tuples()
+    if kind == "page with total":  # each row carries how many there are in all
+        query = query.select_extend(fn.COUNT(Dashboard.id).over().alias("total"))
     return query.order_by(Dashboard.name, Dashboard.id).limit(limit).offset(offset).dicts()
 
 
@@ -162,41 +163,41 @@ _LISTING = Prepared(_listing)
 
 def dashboard_list(principal, limit, offset, collection_id=None, q=None):
     """(one page of the dashboards the caller can view, ordered by name then id, as dicts of
-    their fields; how many there are in all): two prepared queries sent together, whatever the
-    caller's grants."""
+    their fields; how many there are in all), whatever the caller's grants: on PostgreSQL one
+    statement (a page past the end counts with a second), on SQLite, where a statement costs no
+    round trip and the window function costs more than a count, a page and a count."""
     groups = sorted(principal.group_ids)
     every = _sees_every_dashboard(principal)
     values = (principal.project_id, principal.user_id, collection_id, like_pattern(q) if q else "", limit, offset,
               *([] if every else groups))
     shape = (every, collection_id is not None, bool(q), 0 if every else len(groups))
-    rows, [(total,)] = Prepared.batch((_LISTING, values, (*shape, False)), (_LISTING, values, (*shape, True)))
+    if is_sqlite():
+        return _LISTING.rows(*values, shape=(*shape, "page")), _LISTING.first(*values, shape=(*shape, "total"))[0]
+    rows = _LISTING.rows(*values, shape=(*shape, "page with total"))
+    if not rows:
+        return rows, (_LISTING.first(*values, shape=(*shape, "total"))[0] if offset else 0)
+    total = rows[0]["total"]
+    for row in rows:
+        del row["total"]
     return rows, total
 
 
-def _grant_levels(rows):
+def _grant_levels(joined):
     """The levels of the share grants that reach the caller on one dashboard, by subject type
-    (`rows`: those of `_grants_on_call`)."""
+    (`joined`: the `type:level` pairs `_DASHBOARD` reads with the dashboard)."""
     levels = {"user": set(), "group": set()}
-    for subject_type, level in rows:
+    for grant in _split(joined):
+        subject_type, _, level = grant.partition(":")
         levels[subject_type].add(level)
     return levels
 
 
-def _grants_on_call(principal, dashboard_id):
-    groups = sorted(principal.group_ids)
-    return _GRANTS_ON, (dashboard_id, principal.user_id, *groups), len(groups)
-
-
-_GRANTS_ON = Prepared(lambda dashboard_id, user_id, *group_ids, shape: Share.select(
-    Share.subject_type, Share.access_level).where((Share.dashboard == dashboard_id)
-                                                  & _grants_reaching(user_id, group_ids)).tuples())
-
-
-def reasons_of(principal, dashboard, grant_rows):
+def reasons_of(principal, dashboard, grants):
     """For view, comment and edit, the layers that grant it to the caller (empty: not granted),
-    from the caller's grants on this dashboard (`grant_rows`); comment and edit need view first.
+    from the caller's grants on this dashboard (`grants`, as `_DASHBOARD` reads them); comment and
+    edit need view first.
     """
-    grants = _grant_levels(grant_rows)
+    grants = _grant_levels(grants)
 
     def layers(rule):
         found = {
@@ -216,15 +217,21 @@ def reasons_of(principal, dashboard, grant_rows):
     return reasons
 
 
-def access_of(principal, dashboard, grant_rows):
+def access_of(principal, dashboard, grants):
     """The caller's rights on one dashboard of its project: a set of VIEW, COMMENT, EDIT."""
-    return frozenset(right for right, layers in reasons_of(principal, dashboard, grant_rows).items() if layers)
+    return frozenset(right for right, layers in reasons_of(principal, dashboard, grants).items() if layers)
 
 
-def _dashboard_in(dashboard_id, project_id, shape):
-    """The dashboard of a project; `shape` true: row-locked for the write that follows (PostgreSQL:
-    SQLite's writers hold the whole store's lock already)."""
-    return Dashboard.select().where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id)).for_update(shape)
+def _dashboard_in(dashboard_id, project_id, user_id, *group_ids, shape):
+    """The dashboard of a project with the caller's grants on it (`grants`); `shape`: (row-locked
+    for the write that follows (PostgreSQL: SQLite's writers hold the whole store's lock
+    already), whether to read the grants, how many groups the caller is in)."""
+    lock, grants, _ = shape
+    reaching = Share.select(_joined(Share.subject_type.concat(":").concat(Share.access_level))).where(
+        (Share.dashboard == Dashboard.id) & _grants_reaching(user_id, group_ids))
+    columns = (Dashboard, reaching.alias("grants")) if grants else (Dashboard,)
+    return (Dashboard.select(*columns).where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id))
+            .for_update(lock).dicts())
 
 
 _DASHBOARD = Prepared(_dashboard_in)
@@ -237,8 +244,8 @@ def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
     PostgreSQL); an admin's rights need no grants. Nothing of the dashboard leaves here when the
     caller may not view it.
     """
-    dashboard, grant_rows = _with_grants(principal, dashboard_id, lock=lock, grants=not principal.is_admin)
-    rights = access_of(principal, dashboard, grant_rows) if dashboard else frozenset()
+    dashboard, grants = _with_grants(principal, dashboard_id, lock=lock, grants=not principal.is_admin)
+    rights = access_of(principal, dashboard, grants) if dashboard else frozenset()
     if VIEW not in rights:
         raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
     if need not in rights:
@@ -249,21 +256,26 @@ def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
 def permissions_on(principal, dashboard_id):
     """For view, comment and edit on a dashboard the caller may view, the layers that grant it
     (404 as `dashboard_for` otherwise); an admin's grants are read too, to be shown."""
-    dashboard, grant_rows = _with_grants(principal, dashboard_id, lock=False, grants=True)
-    reasons = reasons_of(principal, dashboard, grant_rows) if dashboard else {}
+    dashboard, grants = _with_grants(principal, dashboard_id, lock=False, grants=True)
+    reasons = reasons_of(principal, dashboard, grants) if dashboard else {}
     if not reasons.get(VIEW):
         raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
     return reasons
 
 
 def _with_grants(principal, dashboard_id, *, lock, grants):
-    """(the dashboard of the caller's project or None, the caller's grants on it, or no rows
-    when `grants` is false), read together."""
-    calls = [(_DASHBOARD, (dashboard_id, principal.project_id), lock and not is_sqlite())]
-    if grants:
-        calls.append(_grants_on_call(principal, dashboard_id))
-    rows, *grant_rows = Prepared.batch(*calls)
-    return (rows[0] if rows else None), (grant_rows[0] if grant_rows else [])
+    """(the dashboard of the caller's project or None, the caller's grants on it: none when
+    `grants` is false), one statement."""
+    groups = sorted(principal.group_ids)
+    shape = (lock and not is_sqlite(), grants, len(groups))
+    data = _DASHBOARD.first(dashboard_id, principal.project_id, principal.user_id, *groups, shape=shape)
+    if data is None:
+        return None, None
+    grants = data.pop("grants", None)
+    # As peewee's own rows are made (its per-query column mapping cost more than the query).
+    dashboard = Dashboard(__no_default__=1, **data)
+    dashboard._dirty.clear()
+    return dashboard, grants
 
 
 def require_dataset_edit(principal):

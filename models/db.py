@@ -261,7 +261,7 @@ class Prepared:
         if isinstance(query, peewee.ModelSelect) and query._row_type in (peewee.ROW.TUPLE, peewee.ROW.DICT):
             converters = [(i, c) for i, c in enumerate(_converter(node) for node in query._returning) if c]
             if query._row_type == peewee.ROW.DICT:  # keyed by field name, as a model's __data__
-                names = [node.name for node in query._returning]
+                names = [getattr(node, "_alias", None) or node.name for node in query._returning]
         entry = (query, sql, sources, converters, names)
         with self.lock:
             self.compiled[(store, shape)] = entry

@@ -155,7 +155,8 @@ def test_tokens_are_shown_once_listed_by_prefix_and_revoked_at_once(world):
 
 
 def test_the_dashboard_list_costs_the_same_queries_whatever_the_grants(world):
-    """One query for the page and one for the total, however many dashboards and grants."""
+    """The same statements for the page and its total, however many dashboards and grants: one on
+    PostgreSQL, a page and a count on SQLite."""
     org = world.org()
     owner, owner_client = world.user(org=org, role="editor")
     group = world.group(org)
@@ -191,4 +192,4 @@ def test_the_dashboard_list_costs_the_same_queries_whatever_the_grants(world):
         share(owner_client, d, reader.id)
     many = queries_for_list()
     assert (few[0], many[0]) == (3, 15)
-    assert few[1] == many[1] == 2
+    assert few[1] == many[1] == (1 if BACKEND == "postgresql" else 2)
