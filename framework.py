@@ -286,8 +286,11 @@ def _with_store(function, read_only, header_params, lanes):
         return await anyio.to_thread.run_sync(functools.partial(run, token, args, kwargs),
                                               limiter=lanes.limiter(lane))
 
-    # Connexion reads the handler's signature on every request; inspect then answers at once.
+    # Connexion reads the signature of the innermost function (following __wrapped__) on every
+    # request: the wrapper answers it at once, and does not point past itself.
     handler.__signature__ = inspect.signature(function)
+    handler.handles = handler.__wrapped__
+    del handler.__wrapped__
     return handler
 
 

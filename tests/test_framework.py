@@ -97,8 +97,11 @@ def test_store_resolver_reads_the_operation_spec():
     operation = OpenAPIOperation("post", "/datasets/{dataset_id}/rows", spec,
                                  resolver=framework.StoreResolver(get_function_from_name, framework.Lanes(2)))
     assert operation._operation is spec
-    assert operation.function.__wrapped__ is handlers.datasets.append_rows
-    assert operation.function.__wrapped__.long_running
+    assert operation.function.handles is handlers.datasets.append_rows
+    assert operation.function.handles.long_running
+    # Connexion inspects the innermost function on every request: the wrapper's signature is kept.
+    assert not hasattr(operation.function, "__wrapped__")
+    assert inspect.signature(operation.function) == inspect.signature(handlers.datasets.append_rows)
     # The resolution's operationId replaces the operation's: the one the router hands on to the
     # request's scope (the log line, the metrics label).
     assert "self._operation_id = self._resolution.operation_id" in inspect.getsource(AbstractOperation.__init__)
@@ -131,7 +134,7 @@ def test_storeless_resolver_runs_only_the_health_module_outside_the_store():
     health = OpenAPIOperation("get", "/health", {"operationId": "getHealth", "responses": {}}, resolver=resolver)
     me = OpenAPIOperation("get", "/me", {"operationId": "getMe", "responses": {}}, resolver=resolver)
     assert health.function is handlers.health.get_health
-    assert me.function is not handlers.me.get_me and me.function.__wrapped__ is handlers.me.get_me
+    assert me.function is not handlers.me.get_me and me.function.handles is handlers.me.get_me
     assert (health.operation_id, me.operation_id) == ("getHealth", "getMe")
 
 
