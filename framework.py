@@ -44,7 +44,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from handlers.security import BearerToken
-from models import db
+from models import db, field_errors
 from models.access import principal_for_token
 from models.errors import (
     CorsRefused, DomainError, InternalError, InvalidRequest, MethodNotAllowed, NotFound,
@@ -119,23 +119,67 @@ def internal_error(request, exc):
 
 
 class SpecPaths:
-    """The spec's path templates, to answer 405 with every method a path has.
+    """The spec's path templates: to answer 405 with every method a path has, and 400 for an
+    operation's path whose parameters the router could not take.
 
-    The router sees one route per operation, so its own Allow header names only one of them.
+    The router sees one route per operation, so its own Allow header names only one of them. And
+    it routes an integer path parameter only when it looks like one (Connexion's `int`
+    convertor), and no path with a line break (Starlette's mount of `/api`): `/dashboards/abc`
+    meets no route and would be a 404 `not_found`, where `/dashboards/-1` (routed, then checked
+    against the schema) is a 400 `invalid_request`. Both are the operation's 400 here.
     """
+
+    INTEGER = re.compile(r"[+-]?[0-9]+")  # what the router's int convertor routes
 
     def __init__(self, spec_file):
         spec = yaml.safe_load(spec_file.read_text())
         base = spec["servers"][0]["url"].rstrip("/")
         self.templates = [
-            (re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(base + path)) + "$"),
-             sorted(method.upper() for method in item if method in HTTP_METHODS))
+            (re.compile("^" + re.sub(r"\\{([^/]+)\\}", r"(?P<\1>[^/]+)", re.escape(base + path)) + r"\Z"),
+             sorted(method.upper() for method in item if method in HTTP_METHODS),
+             _path_parameter_validators(spec, item))
             for path, item in sorted(spec["paths"].items(), key=lambda kv: kv[0].count("{"))
         ]
 
+    def _template(self, path):
+        """The most specific template that matches (literal segments win), or None."""
+        return next(((match, methods, validators) for pattern, methods, validators in self.templates
+                     if (match := pattern.match(path))), None)
+
     def allowed(self, path):
-        """The methods of the most specific template that matches (literal segments win)."""
-        return next((", ".join(methods) for pattern, methods in self.templates if pattern.match(path)), "")
+        found = self._template(path)
+        return ", ".join(found[1]) if found else ""
+
+    def parameter_errors(self, method, path):
+        """For an unrouted request to an operation's path, each path parameter that breaks its
+        schema, at `/path/<name>` (none: the route is unknown after all)."""
+        found = self._template(path)
+        if found is None or method not in found[1]:
+            return []
+        match, _, validators = found
+        errors = []
+        for name, text in match.groupdict().items():
+            validator = validators[name]
+            value = int(text) if validator.schema.get("type") == "integer" and self.INTEGER.fullmatch(text) else text
+            error = next(validator.iter_errors(value), None)
+            if error is not None:
+                errors.append({"path": f"/path/{name}", "message": error.message})
+        return errors
+
+
+def _path_parameter_validators(spec, item):
+    """{name: validator of its schema} for a path's parameters, declared on the path or its
+    operations."""
+    def resolved(node):
+        while "$ref" in node:
+            section, name = node["$ref"].split("/")[-2:]
+            node = spec["components"][section][name]
+        return node
+
+    declared = [*item.get("parameters", []),
+                *(p for method, op in item.items() if method in HTTP_METHODS for p in op.get("parameters", []))]
+    return {parameter["name"]: Draft4Validator(resolved(parameter["schema"]))
+            for parameter in map(resolved, declared) if parameter["in"] == "path"}
 
 
 def framework_error_handler(paths):
@@ -151,6 +195,9 @@ def framework_error_handler(paths):
         headers = dict(exc.headers or {})
         if kind is MethodNotAllowed:
             headers["Allow"] = paths.allowed(request.url.path) or headers.get("Allow", "")
+        # The path as sent: request.url.path has lost its line breaks (urlsplit drops them).
+        if kind is NotFound and (wrong := paths.parameter_errors(request.method, request.scope["path"])):
+            return domain_error(request, InvalidRequest("The request parameters do not match the spec.", errors=wrong))
         errors = [{"path": "", "message": detail}] if kind is InvalidRequest else None
         error = kind(detail, errors=errors)
         error.headers = {**error.headers, **headers}
@@ -625,25 +672,8 @@ def _max_items(validator, limit, instance, schema):
         yield ValidationError(f"has {len(instance)} items, more than the maximum of {limit}")
 
 
-def _unknown_properties(additional_properties):
-    """Draft 4 `additionalProperties: false` with one error per unknown property, at its own
-    pointer (`/layout/bogus`); jsonschema names them all in one error at the object's. Any other
-    `additionalProperties` (a schema: it descends into each such property) is jsonschema's."""
-
-    def additional(validator, allowed, instance, schema):
-        if allowed is not False or not validator.is_type(instance, "object"):
-            yield from additional_properties(validator, allowed, instance, schema)
-            return
-        known, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
-        for name in instance:
-            if name not in known and not any(re.search(pattern, name) for pattern in patterns):
-                yield ValidationError(f"Additional properties are not allowed ({name!r} was unexpected)", path=[name])
-
-    return additional
-
-
-BodySchemaValidator = extend(Draft4RequestValidator, {
-    "additionalProperties": _unknown_properties(Draft4RequestValidator.VALIDATORS["additionalProperties"]),
+# Unknown and missing properties each at their own pointer (models/field_errors.py).
+BodySchemaValidator = extend(field_errors.at_fields(Draft4RequestValidator), {
     "items": _items_within_bounds(Draft4RequestValidator.VALIDATORS["items"]),
     "maxItems": _max_items,
 })
@@ -737,6 +767,13 @@ class QueryValidator(ParameterValidator):
     # One compiled validator per parameter of the spec (by identity; the parameter is kept with
     # it): Connexion copies the parameter and compiles a validator for it on every request.
     _compiled = {}
+
+    def __init__(self, parameters, *args, **kwargs):
+        # Each parameter once: Connexion appends a path's parameters to the list of an operation
+        # that declares its own each time it builds the operation (once per middleware), so
+        # `/dashboards/-1` would name `/path/dashboard_id` six times.
+        unique = {(parameter["in"], parameter["name"]): parameter for parameter in parameters}
+        super().__init__(list(unique.values()), *args, **kwargs)
 
     def validate_parameter(self, parameter_type, value, param, param_name=None):
         if value is None or (is_nullable(param) and is_null(value)):

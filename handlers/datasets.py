@@ -41,8 +41,10 @@ def append_rows(user, dataset_id, body):
     require_dataset_edit(user)
     row = Dataset.in_project(user.project_id, dataset_id)
     # A JSON body arrives validated as {"rows": [...]}; a CSV body as its raw bytes.
-    rows = body["rows"] if isinstance(body, dict) and body else dataset_tables.csv_body_rows(body, row.columns)
-    appended = dataset_tables.append_rows(row, rows)
+    if isinstance(body, dict) and body:
+        appended = dataset_tables.append_rows(row, body["rows"])
+    else:
+        appended = dataset_tables.append_rows(row, dataset_tables.csv_body_rows(body, row.columns), named_cells=True)
     return {"appended": appended, "row_count": row.row_count, "version": row.version}
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
+from models import field_errors
 from models.errors import InvalidCardConfig
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "card_schemas"
@@ -44,7 +45,7 @@ def _validator(card_type):
     loaded = json.loads((SCHEMA_DIR / f"{card_type}.json").read_text(encoding="utf-8"))
     cls = validator_for(loaded)
     cls.check_schema(loaded)  # a broken file fails on first use, not with odd config errors
-    return cls(loaded)
+    return field_errors.at_fields(cls)(loaded)  # unknown and missing fields at their own pointers
 
 
 def schema(card_type):

@@ -22,7 +22,7 @@ import peewee
 from models.base import utcnow
 from models.datasets import COLUMN_TYPES, Dataset
 from models.db import database, is_sqlite, write_transaction
-from models.errors import InvalidRequest, InvalidRows, Unprocessable
+from models.errors import InvalidColumns, InvalidRequest, InvalidRows
 
 MAX_NAME_LENGTH = 255
 MAX_ERRORS = 20
@@ -65,13 +65,13 @@ def normalize_columns(columns):
     """Validate `[{name, type}]` and return `[{name, type, key}]` with safe keys c0, c1, …."""
     errors = []
     if not isinstance(columns, list) or not columns:
-        raise Unprocessable("A dataset needs at least one column.", code="invalid_columns",
-                            errors=[{"path": "/columns", "message": "expected a non-empty list"}])
+        raise InvalidColumns("A dataset needs at least one column.",
+                             errors=[{"path": "/columns", "message": "expected a non-empty list"}])
     seen = set()
     for index, column in enumerate(columns):
         errors.extend(_column_errors(index, column, seen))
     if errors:
-        raise Unprocessable("The columns are invalid.", code="invalid_columns", errors=errors)
+        raise InvalidColumns("The columns are invalid.", errors=errors)
     return [{"name": c["name"], "type": c["type"], "key": f"c{i}"} for i, c in enumerate(columns)]
 
 
@@ -286,12 +286,18 @@ def _insert_statement(model, fields):
 
 
 class _RowChecker:
-    """Coerces rows (arrays in column order or objects keyed by name) and collects their errors."""
+    """Coerces rows (arrays in column order or objects keyed by name) and collects their errors.
 
-    def __init__(self, columns, sqlite):
+    A bad cell's pointer is the body's own: `/rows/<i>/<position>` in an array,
+    `/rows/<i>/<column>` in an object. CSV rows (`named_cells`) arrive as arrays in the dataset's
+    column order, not the file's; their cells are named by column, as the header names them.
+    """
+
+    def __init__(self, columns, sqlite, named_cells=False):
         self.columns = columns
         self.names = {column["name"]: i for i, column in enumerate(columns)}
         self.sqlite = sqlite
+        self.named_cells = named_cells
         self.errors = []
 
     def full(self):
@@ -304,14 +310,16 @@ class _RowChecker:
         values = self._values(index, row)
         if values is None:
             return None
+        by_position = isinstance(row, (list, tuple)) and not self.named_cells
         out = []
-        for column, value in zip(self.columns, values):
+        for position, (column, value) in enumerate(zip(self.columns, values)):
             try:
                 if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
                     raise ValueError(f"longer than {MAX_CELL_CHARS:,} characters ({len(value):,})")
                 out.append(storage_value(column["type"], coerce_value(column["type"], value), self.sqlite))
             except ValueError as exc:
-                self.errors.append({"path": pointer("rows", index, column["name"]), "message": str(exc)})
+                cell = position if by_position else column["name"]
+                self.errors.append({"path": pointer("rows", index, cell), "message": str(exc)})
                 if self.full():
                     break
         return tuple(out) if len(out) == len(self.columns) and not self.errors else None
@@ -337,7 +345,7 @@ class _RowChecker:
         return None
 
 
-def _store_rows(dataset, rows, batch_rows, progress):
+def _store_rows(dataset, rows, batch_rows, progress, named_cells):
     """Check and insert `rows` batch by batch; returns the count, or raises InvalidRows at the end.
 
     Once a row is bad nothing more is inserted (the transaction will roll back), but checking
@@ -345,7 +353,7 @@ def _store_rows(dataset, rows, batch_rows, progress):
     """
     model = rows_model(dataset)
     statement = _insert_statement(model, [getattr(model, column["key"]) for column in dataset.columns])
-    checker = _RowChecker(dataset.columns, is_sqlite())
+    checker = _RowChecker(dataset.columns, is_sqlite(), named_cells)
     rows = iter(enumerate(rows))
     done = 0
     while not checker.full():
@@ -373,14 +381,16 @@ def _bump(dataset, added):
     dataset.row_count, dataset.version, dataset.updated_at = fresh.row_count, fresh.version, fresh.updated_at
 
 
-def append_rows(dataset, rows, progress=None, batch_rows=IMPORT_BATCH_ROWS):
+def append_rows(dataset, rows, progress=None, batch_rows=IMPORT_BATCH_ROWS, *, named_cells=False):
     """Append `rows` (any iterable) in one transaction; returns how many were added.
 
-    A bad row raises InvalidRows naming `/rows/<index>/<column name>`, and nothing is stored.
-    Missing keys of an object row are NULL; unknown keys are an error.
+    A bad row raises InvalidRows naming `/rows/<index>` or the bad cell (`/rows/<index>/<position>`
+    in an array row, `/rows/<index>/<column name>` in an object row, or in any row with
+    `named_cells`, as CSV rows are), and nothing is stored. Missing keys of an object row are
+    NULL; unknown keys are an error.
     """
     with write_transaction():
-        added = _store_rows(dataset, rows, batch_rows, progress)
+        added = _store_rows(dataset, rows, batch_rows, progress, named_cells)
         _bump(dataset, added)
     return added
 
@@ -496,7 +506,7 @@ def import_csv(project, name, path, columns=None, progress=None, description="",
     with write_transaction():
         dataset = create_dataset(project, name, columns, description)
         with open(path, newline="", encoding="utf-8-sig") as stream:
-            append_rows(dataset, iter_csv_rows(stream, dataset.columns), progress, batch_rows)
+            append_rows(dataset, iter_csv_rows(stream, dataset.columns), progress, batch_rows, named_cells=True)
     return dataset
 
 

@@ -221,6 +221,12 @@ class InvalidCardConfig(Unprocessable):
     code = "invalid_card_config"
 
 
+class InvalidColumns(Unprocessable):
+    """Raised when a dataset's columns repeat a name or are not `{name, type}`."""
+
+    code = "invalid_columns"
+
+
 class InvalidRows(Unprocessable):
     """Raised when a row of dataset data does not fit the dataset's columns."""
 

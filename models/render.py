@@ -257,7 +257,7 @@ def _cards_of(dashboard, page_number):
     """The page's cards in layout order, in one query; PageNotFound when there is no such page."""
     cards = _CARDS_ON_PAGE.rows(dashboard.id, page_number)
     if not cards and not Page.select().where((Page.dashboard == dashboard.id) & (Page.position == page_number)).exists():
-        raise PageNotFound(f"Page {page_number} does not exist.")
+        raise PageNotFound(f"Dashboard {dashboard.id} has no page {page_number}.")
     return cards
 
 

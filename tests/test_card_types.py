@@ -74,15 +74,15 @@ def test_schemas_refer_only_to_themselves():
 # --- validation ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("card_type, config, paths", [
-    ("text", {}, ["/config"]),
+    ("text", {}, ["/config/markdown"]),  # a missing field where it belongs
     ("text", {"markdown": "x" * 100_001}, ["/config/markdown"]),
-    ("text", {"markdown": "hi", "html": "<b>"}, ["/config"]),
+    ("text", {"markdown": "hi", "html": "<b>"}, ["/config/html"]),  # an unknown one where it was sent
     ("image", {"url": "ftp://example.com/a.png"}, ["/config/url"]),
     ("image", {"url": "javascript:alert(1)"}, ["/config/url"]),
     ("image", {"url": "https://example.com/a.png", "alt": 3}, ["/config/alt"]),
     ("kpi", {**KPI, "dataset_id": 0}, ["/config/dataset_id"]),
     ("kpi", {**KPI, "dataset_id": True}, ["/config/dataset_id"]),
-    ("kpi", {**KPI, "metric": {"agg": "sum"}}, ["/config/metric"]),
+    ("kpi", {**KPI, "metric": {"agg": "sum"}}, ["/config/metric/column"]),
     ("kpi", {**KPI, "metric": {"agg": "median", "column": "a"}}, ["/config/metric/agg"]),
     ("chart", {**CHART, "chart_type": "donut"}, ["/config/chart_type"]),
     ("chart", {**CHART, "metrics": []}, ["/config/metrics"]),
@@ -92,10 +92,10 @@ def test_schemas_refer_only_to_themselves():
     ("chart", {**CHART, "limit": 0}, ["/config/limit"]),
     ("chart", {**CHART, "limit": 10_001}, ["/config/limit"]),
     ("chart", {**CHART, "sort": [{"by": "region", "direction": "up"}]}, ["/config/sort/0/direction"]),
-    ("chart", {**CHART, "sort": [{"by": "region"}]}, ["/config/sort/0"]),
+    ("chart", {**CHART, "sort": [{"by": "region"}]}, ["/config/sort/0/direction"]),
     ("kpi", with_filter(column="a", op="like", value="x"), ["/config/filters/0/op"]),
     ("kpi", with_filter(column="a" * 256, op="eq", value="x"), ["/config/filters/0/column"]),
-    ("kpi", with_filter(column="a", op="eq"), ["/config/filters/0"]),
+    ("kpi", with_filter(column="a", op="eq"), ["/config/filters/0/value"]),
     ("kpi", with_filter(column="a", op="eq", value=[1, 2]), ["/config/filters/0/value"]),
     ("kpi", with_filter(column="a", op="eq", value={"param": "Region"}), ["/config/filters/0/value/param"]),
     ("kpi", with_filter(column="a", op="in", value="x"), ["/config/filters/0/value"]),
@@ -106,9 +106,9 @@ def test_schemas_refer_only_to_themselves():
     ("table", {"dataset_id": 1, "columns": ["a"], "metrics": [{"agg": "count"}]}, ["/config/metrics"]),
     ("table", {"dataset_id": 1, "columns": []}, ["/config/columns"]),
     ("table", {"dataset_id": 1, "columns": ["a", "a"]}, ["/config/columns"]),
-    ("detail", {"dataset_id": 1}, ["/config"]),
+    ("detail", {"dataset_id": 1}, ["/config/fields"]),
     ("detail", {"dataset_id": 1, "fields": [f"f{i}" for i in range(51)]}, ["/config/fields"]),
-    ("filter", {"parameter": "region", "column": "region"}, ["/config"]),
+    ("filter", {"parameter": "region", "column": "region"}, ["/config/dataset_id"]),  # dependentRequired
     ("filter", {"parameter": "Region"}, ["/config/parameter"]),
 ])
 def test_invalid_configs_name_the_field(card_type, config, paths):

@@ -83,7 +83,7 @@ def test_config_must_name_what_exists_in_the_project(board, world, editor):
     body = problem(client.post(f"{url}/cards", json={"card_type": "kpi", "config": {**good, "dataset_id": other.id}}), 422, "invalid_card_config")
     assert [e["path"] for e in body["errors"]] == ["/config/dataset_id"]
     body = problem(client.post(f"{url}/cards", json={"card_type": "text", "config": {}}), 422, "invalid_card_config")
-    assert body["errors"][0]["path"] == "/config"
+    assert body["errors"] == [{"path": "/config/markdown", "message": "'markdown' is a required property"}]
     problem(client.post(f"{url}/cards", json={"card_type": "map", "config": {}}), 400, "invalid_request")
     assert len(stored(client, url)["cards"]) == 1
 

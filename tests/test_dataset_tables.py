@@ -180,8 +180,20 @@ def test_a_short_csv_line_is_invalid(dataset):
 def test_a_bad_csv_value_names_row_and_column(dataset):
     text = "units,category,day,amount,paid,at\n1,a,,,,\nlots,b,,,,\n"
     with pytest.raises(InvalidRows) as error:
-        tables.append_rows(dataset, tables.iter_csv_rows(io.StringIO(text), dataset.columns))
+        tables.append_rows(dataset, tables.iter_csv_rows(io.StringIO(text), dataset.columns), named_cells=True)
     assert error.value.errors[0]["path"] == "/rows/1/units"
+
+
+def test_a_bad_cell_of_an_array_row_is_named_by_its_position(dataset):
+    """The pointer resolves in the body that was sent: `/rows/1/0` is the first cell of the
+    second row (CSV rows, whose order is the file's, are named by column instead: above)."""
+    names = [c["name"] for c in COLUMNS]
+    good = [None] * len(names)
+    bad = list(good)
+    bad[names.index("units")] = "lots"
+    with pytest.raises(InvalidRows) as error:
+        tables.append_rows(dataset, [good, bad])
+    assert [e["path"] for e in error.value.errors] == [f"/rows/1/{names.index('units')}"]
 
 
 def test_infer_columns():

@@ -48,8 +48,9 @@ def test_append_json_and_csv_bump_version(editor):
 
 
 @pytest.mark.parametrize("rows,path", [
-    ([["2026-01-05", "EMEA", 1], ["not a date", "EMEA", 1]], "/rows/1/day"),
-    ([["2026-01-05", "EMEA", "lots"]], "/rows/0/amount"),
+    ([["2026-01-05", "EMEA", 1], ["not a date", "EMEA", 1]], "/rows/1/0"),
+    ([["2026-01-05", "EMEA", "lots"]], "/rows/0/2"),
+    ([{"day": "2026-01-05", "amount": "lots"}], "/rows/0/amount"),
     ([{"day": "2026-01-05", "colour": "red"}], "/rows/0/colour"),
     ([["2026-01-05", "EMEA"]], "/rows/0"),
 ])

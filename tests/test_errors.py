@@ -17,6 +17,31 @@ def test_unknown_route_is_not_found(editor):
     assert body["type"] == "about:blank" and body["title"]
 
 
+@pytest.mark.parametrize("path,errors", [
+    ("/dashboards/abc", [("/path/dashboard_id", "'abc' is not of type 'integer'")]),
+    ("/dashboards/1.5", [("/path/dashboard_id", "'1.5' is not of type 'integer'")]),
+    ("/dashboards/collections/null,null", [("/path/collection_id", "'null,null' is not of type 'integer'")]),
+    ("/dashboards/x/cards/y", [("/path/dashboard_id", "'x' is not of type 'integer'"),
+                               ("/path/card_id", "'y' is not of type 'integer'")]),
+    ("/dashboards/1%0A", [("/path/dashboard_id", "'1\\n' is not of type 'integer'")]),
+    ("/public/dashboards/abc%0Adef/render", [("/path/slug", "'abc\\ndef' does not match '^[A-Za-z0-9_-]{16,64}$'")]),
+])
+def test_a_path_parameter_the_router_cannot_take_is_invalid_request_as_one_out_of_range_is(editor, path, errors):
+    """The router routes an integer path parameter only when it looks like one, and no path with
+    a line break; the operation's path with such a parameter is the operation's 400, as `-1`
+    is, not an unknown route."""
+    body = problem(editor.get(path), 400, "invalid_request")
+    assert [(e["path"], e["message"]) for e in body["errors"]] == errors
+    body = problem(editor.get("/dashboards/-1"), 400, "invalid_request")
+    assert [e["path"] for e in body["errors"]] == ["/path/dashboard_id"]
+
+
+def test_a_path_without_the_method_is_still_unknown(editor):
+    """No operation answers PUT there, whatever the id: the route is unknown."""
+    problem(editor.put("/dashboards/abc", json={}), 404, "not_found")
+    problem(editor.get("/dashboards/abc/nothing"), 404, "not_found")
+
+
 def test_wrong_method_lists_every_method_of_the_path(editor):
     response = editor.put("/dashboards/collections", json={})
     problem(response, 405, "method_not_allowed")

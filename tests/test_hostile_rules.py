@@ -120,8 +120,9 @@ def test_a_csv_cell_over_the_limit_names_its_row_and_column(editor, cell_limit):
 def test_a_string_in_json_rows_has_the_same_limit(editor, cell_limit, row):
     dataset = create_dataset(editor)
     response = editor.post(f"/datasets/{dataset['id']}/rows", json={"rows": [["fine", 1], row]})
-    column = "amount" if isinstance(row, list) and row[0] == "ok" else "name"
-    assert [e["path"] for e in problem(response, 422, "invalid_rows")["errors"]] == [f"/rows/1/{column}"]
+    # The pointer into the body: an array row's cell by position, an object row's by name.
+    cell = "name" if isinstance(row, dict) else 1 if row[0] == "ok" else 0
+    assert [e["path"] for e in problem(response, 422, "invalid_rows")["errors"]] == [f"/rows/1/{cell}"]
     assert editor.get(f"/datasets/{dataset['id']}").json()["row_count"] == 0
     response = editor.post(f"/datasets/{dataset['id']}/rows", json={"rows": [["x" * cell_limit, 1]]})
     assert response.status_code == 200, response.text
