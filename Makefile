@@ -10,7 +10,7 @@ TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 MUTATION_CHILDREN ?= 2
 export DATABASE_URL TEST_POSTGRES_URL
 
-.PHONY: run test lint-spec test-sqlite test-postgresql fuzz docs contract bench mutation clean
+.PHONY: run test lint-spec card-schemas test-sqlite test-postgresql fuzz docs contract bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ test: lint-spec test-sqlite test-postgresql
 lint-spec: node_modules/.package-lock.json
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint openapi.yaml
 	node_modules/.bin/spectral lint --fail-severity warn openapi.yaml
+
+# The card config schemas (card_schemas/*.json, JSON Schema 2020-12) copied into openapi.yaml's
+# components as OpenAPI 3.0 schemas, between the two marker lines there; run it after changing a
+# card schema (tests/test_card_schemas_in_spec.py fails until the copy is current).
+card-schemas: $(VENV)/.run-deps
+	$(BIN)/python scripts/bundle_card_schemas.py openapi.yaml
 
 test-sqlite: $(VENV)/.test-deps node_modules/.package-lock.json
 	TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -198,6 +198,14 @@ def _metrics_directory(workers):
             del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
+# How long an idle keep-alive connection stays open: longer than the idle timeout of the proxies
+# put in front of a service (60 s for nginx's upstream keepalive and cloud load balancers), so
+# that a proxy never sends a request down a connection the server is just closing, which the
+# client sees as a 502 or "socket hang up". With uvicorn's 5 s, a proxy that held a request about
+# that long (Prism validating a first request against the spec) met exactly that.
+KEEP_ALIVE_S = 75
+
+
 def cmd_serve(args):
     import uvicorn
 
@@ -208,10 +216,11 @@ def cmd_serve(args):
     with _metrics_directory(args.workers):
         # The app logs one JSON line per request itself, so uvicorn's access log is off. On
         # SIGTERM uvicorn stops accepting and lets requests in flight finish, for at most the
-        # shutdown timeout.
+        # shutdown timeout. Idle connections are kept KEEP_ALIVE_S (uvicorn's default is 5 s).
         uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, lifespan="on", log_level=args.log_level, access_log=False,
-                    timeout_graceful_shutdown=settings.shutdown_timeout_s, server_header=False)
+                    timeout_graceful_shutdown=settings.shutdown_timeout_s, server_header=False,
+                    timeout_keep_alive=KEEP_ALIVE_S)
 
 
 def parser():

@@ -672,20 +672,98 @@ def _max_items(validator, limit, instance, schema):
         yield ValidationError(f"has {len(instance)} items, more than the maximum of {limit}")
 
 
+def _tags(branch):
+    """A oneOf branch's tags: its properties of one fixed value (`{"enum": ["kpi"]}`), as the
+    members of an OpenAPI discriminated union have them."""
+    properties = branch.get("properties", {}) if isinstance(branch, dict) else {}
+    return {name: schema["enum"][0] for name, schema in properties.items()
+            if isinstance(schema, dict) and len(schema.get("enum", ())) == 1}
+
+
+def _one_of(one_of):
+    """Draft 4 `oneOf`, with a failure told against the branch the body was meant for.
+
+    jsonschema only says that a body "is not valid under any of the given schemas", at the
+    oneOf's own place. When the body's tags (an absent one counts as null) select exactly one
+    branch, that branch's own errors are reported instead, each at its pointer (`/layout/x`); a
+    tag every branch has, with a value none of them takes, is named at its own pointer
+    (`/card_type`). Connexion ignores OpenAPI's `discriminator`; the tags say the same here."""
+
+    def validate(validator, branches, instance, schema):
+        errors = list(one_of(validator, branches, instance, schema))
+        if not errors:
+            return
+        if not validator.is_type(instance, "object"):
+            if all(isinstance(branch, dict) and branch.get("type") == "object" for branch in branches):
+                yield ValidationError(f"{_clip(repr(instance), 40)} is not of type 'object'")
+            else:
+                yield from errors
+            return
+        tags = [_tags(branch) for branch in branches]
+        meant = [branch for branch, tagged in zip(branches, tags)
+                 if tagged and all(instance.get(name) == value for name, value in tagged.items())]
+        own = list(validator.descend(instance, meant[0])) if len(meant) == 1 else []
+        if own:
+            yield from own
+            return
+        for name in sorted(set.intersection(*(set(tagged) for tagged in tags)) if tags else ()):
+            values = [tagged[name] for tagged in tags]
+            if instance.get(name) not in values:
+                if name not in instance:
+                    yield ValidationError(f"{name!r} is a required property", path=[name])
+                else:
+                    named = [value for value in values if value is not None]
+                    yield ValidationError(f"{instance[name]!r} is not one of {named!r}", path=[name])
+                return
+        yield from errors
+
+    return validate
+
+
 # Unknown and missing properties each at their own pointer (models/field_errors.py).
 BodySchemaValidator = extend(field_errors.at_fields(Draft4RequestValidator), {
     "items": _items_within_bounds(Draft4RequestValidator.VALIDATORS["items"]),
     "maxItems": _max_items,
+    "oneOf": _one_of(Draft4RequestValidator.VALIDATORS["oneOf"]),
 })
+
+# A schema carrying this extension is a card type's config schema, bundled into the spec from
+# card_schemas/ by scripts/bundle_card_schemas.py. The body check leaves such a value to the
+# handler, which checks it against the card type's own JSON Schema (2020-12, the original of the
+# copy) and then against the project's data, and answers any fault of either kind as one 422
+# `invalid_card_config` (models/cards.py). The copy says the same in OpenAPI 3.0's words, whose
+# errors would come a step earlier, vaguer (an `if`/`then` becomes an `anyOf`) and as a 400.
+HANDLER_CHECKED = "x-card-type"
+
+
+def _without_handler_checked(node):
+    """A copy of a body schema in which every HANDLER_CHECKED schema accepts anything."""
+    if isinstance(node, dict):
+        if HANDLER_CHECKED in node:
+            return {}
+        return {key: _without_handler_checked(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_handler_checked(item) for item in node]
+    return node
 
 
 class BodyValidator(JSONRequestBodyValidator):
     """JSON bodies: strict JSON, every schema error with its JSON Pointer, large bodies checked
     in a worker thread, and the result handed to the handler so the body is parsed once."""
 
+    # One validator per body schema of the spec (by identity; the schema is kept with it):
+    # Connexion makes a body validator for every request.
+    _compiled = {}
+
     @property
     def _validator(self):
-        return BodySchemaValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        entry = self._compiled.get(id(self._schema))
+        if entry is None or entry[0] is not self._schema:
+            # `components` rides along for references that are all resolved already: left out.
+            checked = _without_handler_checked({k: v for k, v in self._schema.items() if k != "components"})
+            entry = (self._schema, BodySchemaValidator(checked, format_checker=Draft4Validator.FORMAT_CHECKER))
+            self._compiled[id(self._schema)] = entry
+        return entry[1]
 
     async def wrap_receive(self, receive, *, scope):
         raw = bytearray()
@@ -828,7 +906,7 @@ class AuthoredSpecAPI(SwaggerUIAPI):
     """The spec as written in openapi.yaml, `$ref`s and all, at `/api/openapi.json` and
     `/api/openapi.yaml`, which Swagger UI loads.
 
-    Connexion serves the copy it routes and validates with, every `$ref` inlined: eight times the
+    Connexion serves the copy it routes and validates with, every `$ref` inlined: ten times the
     size, and a generator such as openapi-typescript then names no schema. Connexion still routes
     and validates from that copy; only the served document changes. `servers` is adjusted as
     Connexion adjusts it (`Specification.with_base_path`): the path the API is mounted at under

@@ -24,6 +24,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 graceful_timeout = int(os.environ.get("SHUTDOWN_TIMEOUT_S", "30"))  # requests in flight finish on SIGTERM
 accesslog = None  # the app writes one JSON line per request itself
+keepalive = 75  # idle connections outlive a proxy's idle timeout (cli.py, KEEP_ALIVE_S)
 
 
 def on_starting(server):

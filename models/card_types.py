@@ -13,7 +13,7 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from jsonschema.exceptions import best_match
-from jsonschema.validators import validator_for
+from jsonschema.validators import extend, validator_for
 
 from models import field_errors
 from models.errors import InvalidCardConfig
@@ -40,12 +40,20 @@ _COLUMN_LIST_KEYS = frozenset({"columns", "fields"})
 _PARAMETER_KEYS = frozenset({"param", "parameter"})
 
 
+def _whole_number(_checker, instance):
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 @functools.cache
 def _validator(card_type):
     loaded = json.loads((SCHEMA_DIR / f"{card_type}.json").read_text(encoding="utf-8"))
     cls = validator_for(loaded)
     cls.check_schema(loaded)  # a broken file fails on first use, not with odd config errors
-    return field_errors.at_fields(cls)(loaded)  # unknown and missing fields at their own pointers
+    # An "integer" is a number written without a fraction (1, not 1.0), as OpenAPI 3.0 and the
+    # spec's copy of these schemas read it (JSON Schema 2020-12 alone would take 1.0); unknown
+    # and missing fields are reported at their own pointers.
+    strict = extend(cls, type_checker=cls.TYPE_CHECKER.redefine("integer", _whole_number))
+    return field_errors.at_fields(strict)(loaded)
 
 
 def schema(card_type):

@@ -63,9 +63,12 @@ def add_card(dashboard, card_type, config, page_number=1, layout=None):
 
 
 def update_card(dashboard, card, changes):
-    """Apply the fields sent; a page sent without a layout lands at that page's first free spot."""
-    if "card_type" in changes or "config" in changes:
-        card.card_type = changes.get("card_type", card.card_type)
+    """Apply the fields sent; a page sent without a layout lands at that page's first free spot.
+
+    A `card_type` of None is one left out (the spec's `SameTypeCardUpdate`): the card keeps its type.
+    """
+    if changes.get("card_type") is not None or "config" in changes:
+        card.card_type = changes.get("card_type") or card.card_type
         card.config = changes.get("config", card.config)
         check_config(dashboard, card.card_type, card.config)
     page = page_at(dashboard, changes["page"], path="/page") if "page" in changes else card.page

@@ -73,7 +73,9 @@ def test_schemas_refer_only_to_themselves():
 
 # --- validation ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("card_type, config, paths", [
+# Configs that break their card type's schema, with where (the spec's copy of the schemas must
+# refuse each of them too: tests/test_card_schemas_in_spec.py).
+INVALID_CONFIGS = [
     ("text", {}, ["/config/markdown"]),  # a missing field where it belongs
     ("text", {"markdown": "x" * 100_001}, ["/config/markdown"]),
     ("text", {"markdown": "hi", "html": "<b>"}, ["/config/html"]),  # an unknown one where it was sent
@@ -110,7 +112,12 @@ def test_schemas_refer_only_to_themselves():
     ("detail", {"dataset_id": 1, "fields": [f"f{i}" for i in range(51)]}, ["/config/fields"]),
     ("filter", {"parameter": "region", "column": "region"}, ["/config/dataset_id"]),  # dependentRequired
     ("filter", {"parameter": "Region"}, ["/config/parameter"]),
-])
+    ("kpi", {**KPI, "dataset_id": 1.0}, ["/config/dataset_id"]),
+    ("chart", {**CHART, "limit": 10.0}, ["/config/limit"]),
+]
+
+
+@pytest.mark.parametrize("card_type, config, paths", INVALID_CONFIGS)
 def test_invalid_configs_name_the_field(card_type, config, paths):
     assert error_paths(card_type, config) == paths
 

@@ -88,6 +88,30 @@ def test_config_must_name_what_exists_in_the_project(board, world, editor):
     assert len(stored(client, url)["cards"]) == 1
 
 
+TYPES = "['text', 'image', 'kpi', 'chart', 'table', 'detail', 'filter']"
+
+
+@pytest.mark.parametrize("method, body, path, message", [
+    ("POST", {"config": {"markdown": "x"}}, "/card_type", "'card_type' is a required property"),
+    ("POST", {"card_type": "map", "config": {}}, "/card_type", f"'map' is not one of {TYPES}"),
+    ("POST", {**TEXT, "layout": {"x": 30, "y": 0, "w": 1, "h": 1}}, "/layout/x", "30 is greater than the maximum of 23"),
+    ("POST", {**TEXT, "bogus": 1}, "/bogus", "Additional properties are not allowed ('bogus' was unexpected)"),
+    ("POST", {"card_type": "kpi"}, "/config", "'config' is a required property"),
+    ("POST", [TEXT], "", "[{'card_type': 'text', 'config': {'mark… is not of type 'object'"),
+    ("PATCH", {"card_type": "map", "config": {}}, "/card_type", f"'map' is not one of {TYPES}"),
+    ("PATCH", {"layout": {"x": 0, "y": 0, "w": 25, "h": 1}}, "/layout/w", "25 is greater than the maximum of 24"),
+    ("PATCH", {"card_type": "text", "config": {"markdown": "x"}, "page": 0}, "/page", "0 is less than the minimum of 1"),
+])
+def test_a_card_body_is_checked_against_the_member_of_its_card_type(board, method, body, path, message):
+    """The card bodies are a oneOf with one member per card type; a body that fits none is told
+    against the member its `card_type` names (or the one without a type), at the field's pointer."""
+    client, _, url = board
+    card = add(client, url)
+    target = f"{url}/cards" if method == "POST" else f"{url}/cards/{card['id']}"
+    body = problem(client.request(method, target, json=body), 400, "invalid_request")
+    assert body["errors"] == [{"path": path, "message": message}]
+
+
 def test_patch_changes_only_what_is_sent_and_revalidates(board):
     client, _, url = board
     card = add(client, url)
@@ -95,7 +119,20 @@ def test_patch_changes_only_what_is_sent_and_revalidates(board):
     changed = client.patch(f"{url}/cards/{card['id']}", json={"config": {"markdown": "new"}})
     assert changed.headers["etag"] == '"4"'
     assert changed.json()["config"] == {"markdown": "new"} and changed.json()["layout"] == card["layout"]
-    problem(client.patch(f"{url}/cards/{card['id']}", json={"card_type": "kpi"}), 422, "invalid_card_config")
+    # A new card_type comes with a config of that type: the spec says so (400), the config's
+    # fit is checked as a new card's is (422).
+    body = problem(client.patch(f"{url}/cards/{card['id']}", json={"card_type": "kpi"}), 400, "invalid_request")
+    assert body["errors"] == [{"path": "/config", "message": "'config' is a required property"}]
+    body = problem(client.patch(f"{url}/cards/{card['id']}", json={"card_type": "kpi", "config": {"markdown": "x"}}),
+                   422, "invalid_card_config")
+    assert sorted(body["errors"], key=lambda error: error["path"]) == [
+        {"path": "/config/dataset_id", "message": "'dataset_id' is a required property"},
+        {"path": "/config/markdown", "message": "Additional properties are not allowed ('markdown' was unexpected)"},
+        {"path": "/config/metric", "message": "'metric' is a required property"}]
+    body = problem(client.patch(f"{url}/cards/{card['id']}", json={"card_type": "map", "config": {}}), 400, "invalid_request")
+    assert [e["path"] for e in body["errors"]] == ["/card_type"]
+    same = client.patch(f"{url}/cards/{card['id']}", json={"card_type": None, "config": {"markdown": "same type"}})
+    assert (same.status_code, same.json()["card_type"], same.json()["config"]) == (200, "text", {"markdown": "same type"})
     body = problem(client.patch(f"{url}/cards/{card['id']}", json={"layout": {"x": 6, "y": 0, "w": 12, "h": 4}}), 409, "card_position_conflict")
     assert body["conflicts"] == [{"card_id": card["id"], "other_card_id": other["id"]}]
     moved = client.patch(f"{url}/cards/{card['id']}", json={"layout": {"x": 0, "y": 2, "w": 12, "h": 4}}).json()

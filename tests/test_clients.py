@@ -101,6 +101,10 @@ def test_generated_python_client_drives_a_live_server(python_client, live_server
     assert tiles[result["cards"]["text"]]["data"] == {"markdown": "## Revenue"}
     assert tiles[result["cards"]["kpi"]]["data"]["value"] == pytest.approx(200.5)
     assert all(card["error"] is None for card in result["render"])
+    # Parsed into the classes of each card's type, as the spec's card_type unions say.
+    assert result["classes"] == {"text": "TextCard", "kpi": "KpiCard", "kpi_config": "KpiConfig"}
+    assert result["render_classes"] == {str(result["cards"]["text"]): ["TextRenderedCard", "TextData"],
+                                        str(result["cards"]["kpi"]): ["KpiRenderedCard", "KpiData"]}
 
 
 def test_generated_python_functions_are_named_after_the_operation_ids(python_client):
@@ -114,9 +118,10 @@ def test_generated_python_functions_are_named_after_the_operation_ids(python_cli
 
 
 def test_generated_typescript_types_check_the_usage_file(tmp_path):
-    """openapi-typescript's types for the spec, and `tsc --noEmit` over clients/typescript."""
+    """openapi-typescript's types for the spec, and `tsc --noEmit` over clients/typescript: the
+    usage file, and cards.ts, where a config of the wrong card type must fail to compile."""
     generate, tsc = _node_tool("openapi-typescript"), _node_tool("tsc")
-    for name in ("usage.ts", "tsconfig.json"):
+    for name in ("usage.ts", "cards.ts", "tsconfig.json"):
         shutil.copy(ROOT / "clients/typescript" / name, tmp_path / name)
     # Defaults make a request field required in the types; a client may leave it out.
     _run(generate, ROOT / "openapi.yaml", "--default-non-nullable", "false", "-o", tmp_path / "generated/api.d.ts")

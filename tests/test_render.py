@@ -7,6 +7,7 @@ import random
 import statistics
 
 import pytest
+from openapi_schema_validator import OAS30Validator
 
 from models.content import Card, Dashboard, Page
 from tests.conftest import SPEC, problem
@@ -157,6 +158,51 @@ def test_table_detail_and_filter_cards(setup):
     assert card_data(body, text) == {"markdown": "# Notes"}
     assert body["dashboard"]["parameters"] == {"region": ["EMEA", "APAC"], "min_qty": 0, "since": first_day}
     assert card_data(render(client, dashboard_id, **{"param.since": "1999-01-01"}), detail) == {"record": None}
+
+
+def test_every_card_type_answers_data_of_its_own_schema(setup):
+    """Each rendered card's `data` fits its type's member of the spec's RenderedCard (the test client
+    checks every answer against the spec), the edge shapes too: a kpi's string and null values, a
+    detail that matches no row, a filter control without options. The members are strict: a
+    card answered with another type's data breaks the spec."""
+    client, dataset_id, dashboard_id = setup
+    nowhere = [{"column": "region", "op": "eq", "value": "nowhere"}]
+    ids = {
+        "text": add_card(client, dashboard_id, "text", {"markdown": "# Notes"}),
+        "image": add_card(client, dashboard_id, "image", {"url": "https://example.com/a.png"}),
+        "kpi": add_card(client, dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": {"agg": "min", "column": "day"}}),
+        "empty_kpi": add_card(client, dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": {"agg": "sum", "column": "amount"},
+                                                          "filters": nowhere, "label": "Nothing"}),
+        "chart": add_card(client, dashboard_id, "chart", {
+            "dataset_id": dataset_id, "chart_type": "line", "x": {"column": "day", "bucket": "year"}, "series_by": "region",
+            "metrics": [{"agg": "avg", "column": "amount", "label": "mean"}]}),
+        "table": add_card(client, dashboard_id, "table", {"dataset_id": dataset_id, "limit": 3}),
+        "detail": add_card(client, dashboard_id, "detail", {"dataset_id": dataset_id, "fields": ["region"], "filters": nowhere}),
+        "filter": add_card(client, dashboard_id, "filter", {"parameter": "min_qty"}),
+    }
+    body = render(client, dashboard_id)
+    cards = {card["card_id"]: card for card in body["cards"]}
+    data = {name: cards[card_id]["data"] for name, card_id in ids.items()}
+    assert all(cards[card_id]["error"] is None for card_id in ids.values())
+    assert data["image"] == {"url": "https://example.com/a.png", "alt": ""}
+    assert data["kpi"] == {"value": min(row[0] for row in ROWS), "label": "min_day"}
+    assert data["empty_kpi"] == {"value": None, "label": "Nothing"}
+    assert [c["name"] for c in data["chart"]["columns"]] == ["day", "region", "mean"]
+    assert data["table"]["total"] == len(ROWS) and len(data["table"]["rows"]) == 3
+    assert data["detail"] == {"record": None}
+    assert data["filter"] == {"parameter": "min_qty", "value": 0, "options": []}
+
+    member = OAS30Validator({"$ref": "#/components/schemas/RenderedCard", "components": SPEC["components"]})
+    assert all(member.is_valid(card) for card in body["cards"])
+    swapped = [
+        {**cards[ids["kpi"]], "data": data["chart"]},
+        {**cards[ids["text"]], "data": data["image"]},
+        {**cards[ids["table"]], "data": data["chart"]},
+        {**cards[ids["detail"]], "data": {"record": [1]}},
+        {**cards[ids["filter"]], "data": {**data["filter"], "options": [None]}},
+        {**cards[ids["chart"]], "data": None, "error": {"code": "query_lost", "message": "?"}},
+    ]
+    assert not any(member.is_valid(card) for card in swapped)
 
 
 def test_a_filter_without_a_value_is_left_out(setup):

@@ -16,8 +16,9 @@ from dashboards_api_client.api.datasets import create_dataset
 from dashboards_api_client.api.identity import get_me
 from dashboards_api_client.api.render import render_dashboard
 from dashboards_api_client.models import (
-    CardConfig, CardCreate, CardType, CollectionCreate, Column, ColumnType, DashboardCreate, DatasetCreate, Layout,
-    ParameterDefinition, ParameterDefinitionType)
+    CollectionCreate, Column, ColumnType, DashboardCreate, DatasetCreate, KpiCardCreate, KpiCardCreateCardType,
+    KpiConfig, Layout, ParameterDefinition, ParameterDefinitionType, QueryMetric, QueryMetricAggregation,
+    TextCardCreate, TextCardCreateCardType, TextConfig)
 
 
 def main(base_url, token):
@@ -33,12 +34,14 @@ def main(base_url, token):
             name="Revenue", collection_id=collection.id,
             parameters=[ParameterDefinition(name="region", type_=ParameterDefinitionType.STRING, multiple=True,
                                             default=["EMEA", "APAC"])]))
-        text = create_card.sync(dashboard_id=dashboard.id, client=client, body=CardCreate(
-            card_type=CardType.TEXT, config=CardConfig.from_dict({"markdown": "## Revenue"}),
+        # Each card type has its own body and config classes (the spec's oneOf on card_type).
+        text = create_card.sync(dashboard_id=dashboard.id, client=client, body=TextCardCreate(
+            card_type=TextCardCreateCardType.TEXT, config=TextConfig(markdown="## Revenue"),
             layout=Layout(x=0, y=0, w=12, h=2)))
-        kpi = create_card.sync(dashboard_id=dashboard.id, client=client, body=CardCreate(
-            card_type=CardType.KPI, config=CardConfig.from_dict(
-                {"dataset_id": dataset.id, "metric": {"agg": "sum", "column": "amount"}, "label": "Revenue"})))
+        kpi = create_card.sync(dashboard_id=dashboard.id, client=client, body=KpiCardCreate(
+            card_type=KpiCardCreateCardType.KPI, config=KpiConfig(
+                dataset_id=dataset.id, metric=QueryMetric(agg=QueryMetricAggregation.SUM, column="amount"),
+                label="Revenue")))
         # openapi-python-client does not serialize deepObject parameters, so no `param` here.
         rendered = render_dashboard.sync(dashboard_id=dashboard.id, client=client)
     print(json.dumps({
@@ -48,7 +51,9 @@ def main(base_url, token):
         "dashboard": {"id": dashboard.id, "collection_id": dashboard.collection_id, "pages": len(dashboard.pages),
                       "defaults": {p.name: p.default for p in dashboard.parameters}},
         "cards": {"text": text.id, "kpi": kpi.id},
+        "classes": {"text": type(text).__name__, "kpi": type(kpi).__name__, "kpi_config": type(kpi.config).__name__},
         "render": [card.to_dict() for card in rendered.cards],
+        "render_classes": {card.card_id: [type(card).__name__, type(card.data).__name__] for card in rendered.cards},
     }))
 
 
