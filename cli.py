@@ -22,6 +22,9 @@ from models.identity import (
     PERMISSIONS, ROLES, TOKEN_LIFETIME_MAX, TOKEN_LIFETIME_MIN, ApiToken, Group, Org, Project, ProjectPermission, User,
 )
 
+# uvicorn's `http` setting for `serve`, by import path: each worker process imports it itself.
+HTTP_PROTOCOL = "http_protocol:ProblemHttpToolsProtocol"
+
 
 def _store():
     settings = Settings.from_env()
@@ -216,11 +219,13 @@ def cmd_serve(args):
     with _metrics_directory(args.workers):
         # The app logs one JSON line per request itself, so uvicorn's access log is off. On
         # SIGTERM uvicorn stops accepting and lets requests in flight finish, for at most the
-        # shutdown timeout. Idle connections are kept KEEP_ALIVE_S (uvicorn's default is 5 s).
+        # shutdown timeout. Idle connections are kept KEEP_ALIVE_S (uvicorn's default is 5 s). The
+        # HTTP protocol is httptools' (the one uvicorn prefers), refusing what it cannot read with
+        # problem documents: http_protocol.py.
         uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, lifespan="on", log_level=args.log_level, access_log=False,
                     timeout_graceful_shutdown=settings.shutdown_timeout_s, server_header=False,
-                    timeout_keep_alive=KEEP_ALIVE_S)
+                    timeout_keep_alive=KEEP_ALIVE_S, http=HTTP_PROTOCOL)
 
 
 def parser():

@@ -376,7 +376,8 @@ def _handler_modules(package):
 
 
 class StoreResolver(HandlerResolver):
-    """Resolves each operation to its handler run by `_with_store`, in a lane of `lanes`."""
+    """Resolves each operation to its handler run by `_with_store`, in a lane of `lanes`: GET
+    and HEAD as reads, and so any handler marked `read_only` (handlers/common.py)."""
 
     def __init__(self, function_resolver, lanes):
         super().__init__(function_resolver)
@@ -384,7 +385,7 @@ class StoreResolver(HandlerResolver):
 
     def resolve(self, operation):
         resolution = super().resolve(operation)
-        read_only = operation.method.lower() in ("get", "head")
+        read_only = operation.method.lower() in ("get", "head") or getattr(resolution.function, "read_only", False)
         spec = operation._operation
         headers = [p["name"] for p in spec.get("parameters", []) if p.get("in") == "header"]
         resolution.function = _with_store(resolution.function, read_only, headers, self.lanes)

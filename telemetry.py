@@ -127,15 +127,20 @@ class RequestTelemetry:
             duration = time.perf_counter() - started
             operation = extensions.get("connexion_routing", {}).get("operation_id") or UNROUTED
             caller = extensions.get("connexion_context", {}).get("user")
-            REQUESTS.labels(operation, str(status)).inc()
-            LATENCY.labels(operation, str(status)).observe(duration)
             _observe_pool()
-            log_request({
-                "request_id": request_id, "operation": operation, "method": scope["method"],
-                # Never the query string: it carries parameter values (render filters, searches).
-                "path": scope["path"], "status": status, "duration_ms": round(duration * 1000, 2),
-                "user_id": getattr(caller, "user_id", None),
-            })
+            # Never the query string in the log: it carries parameter values (render filters, searches).
+            record(request_id, operation, scope["method"], scope["path"], status, duration,
+                   getattr(caller, "user_id", None))
+
+
+def record(request_id, operation, method, path, status, duration, user_id=None):
+    """One answered request: the request counter, the latency histogram and the log line."""
+    REQUESTS.labels(operation, str(status)).inc()
+    LATENCY.labels(operation, str(status)).observe(duration)
+    log_request({
+        "request_id": request_id, "operation": operation, "method": method, "path": path, "status": status,
+        "duration_ms": round(duration * 1000, 2), "user_id": user_id,
+    })
 
 
 def log_request(fields):

@@ -18,8 +18,18 @@ if OWN_METRICS_DIRECTORY:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dashboards-api-metrics-")
 
 from prometheus_client import multiprocess  # noqa: E402
+from uvicorn_worker import UvicornWorker  # noqa: E402  (uvicorn.workers.UvicornWorker is deprecated)
 
-worker_class = "uvicorn_worker.UvicornWorker"  # uvicorn.workers.UvicornWorker is deprecated
+
+class Worker(UvicornWorker):
+    """uvicorn's worker with the HTTP protocol `serve` runs: httptools', refusing what it cannot
+    read (a request target over 65,535 bytes, malformed HTTP) with problem documents
+    (http_protocol.py)."""
+
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "http": "http_protocol:ProblemHttpToolsProtocol"}
+
+
+worker_class = Worker
 workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 graceful_timeout = int(os.environ.get("SHUTDOWN_TIMEOUT_S", "30"))  # requests in flight finish on SIGTERM

@@ -22,6 +22,13 @@ def long_running(function):
     return function
 
 
+def read_only(function):
+    """Marks a handler of a method other than GET that changes nothing (a render asked with a
+    JSON body): it runs as reads do, without a transaction and its write lock (framework.py)."""
+    function.read_only = True
+    return function
+
+
 def etag(version):
     """A version as a strong entity tag: the `ETag` of a dashboard (and what is in it) or a dataset."""
     return f'"{version}"'

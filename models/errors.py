@@ -181,6 +181,12 @@ class PayloadTooLarge(DomainError):
     status, code, title = 413, "payload_too_large", "Payload too large"
 
 
+class UriTooLong(DomainError):
+    """Raised when a request target (path and query) is longer than the HTTP server reads."""
+
+    status, code, title = 414, "uri_too_long", "URI too long"
+
+
 class UnsupportedMediaType(DomainError):
     """Raised when a request body has a media type the operation does not accept."""
 

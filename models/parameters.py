@@ -79,34 +79,42 @@ def _parse(kind, text):
     return text
 
 
-def resolve_values(definitions, given):
-    """Typed values for every defined parameter, from `given` ({name: [raw strings]}).
+def resolve_values(definitions, given, source=None):
+    """Typed values for every defined parameter, from `given` as `source` reads it: QUERY (the
+    default), {name: [raw strings]} from a query string; BODY, {name: a JSON value or a list of
+    them} from a request body.
 
     Unknown names, values that do not fit, a single-valued parameter given twice and a required
-    parameter without a value or default are InvalidParameter (400). Defaults fill the rest.
+    parameter without a value or default are InvalidParameter (400), each at `source`'s path for
+    the name. Defaults fill the rest.
     """
+    source = source or QUERY
     by_name = {d["name"]: d for d in definitions}
     problems = {name: "the dashboard has no such parameter" for name in given if name not in by_name}
     values = {}
     for name, definition in by_name.items():
         try:
-            values[name] = _value(definition, given.get(name))
+            values[name] = source.value(definition, given.get(name))
         except ValueError as exc:
             problems[name] = str(exc)
     if problems:
         raise InvalidParameter(
             "The render parameters do not fit the dashboard.",
-            errors=[{"path": f"/query/param.{name}", "message": message} for name, message in sorted(problems.items())],
+            errors=[{"path": source.path(name), "message": message} for name, message in sorted(problems.items())],
         )
     return values
 
 
+def _default(definition):
+    value = definition.get("default")
+    if definition.get("required") and value in (None, []):
+        raise ValueError("a value is required")
+    return value
+
+
 def _value(definition, raw):
     if not raw:
-        value = definition.get("default")
-        if definition.get("required") and value in (None, []):
-            raise ValueError("a value is required")
-        return value
+        return _default(definition)
     if len(raw) > 1 and not definition.get("multiple"):
         raise ValueError("takes one value")
     try:
@@ -114,3 +122,45 @@ def _value(definition, raw):
     except ValueError as exc:
         raise ValueError(f"{exc} ({definition['type']})") from None
     return parsed if definition.get("multiple") else parsed[0]
+
+
+# What a JSON value of each type must be, in the words the query string's errors use.
+_EXPECTED = {
+    "string": "expected a string",
+    "number": "expected a number",
+    "integer": "expected an integer",
+    "boolean": "expected true or false",
+    "date": "expected a date as YYYY-MM-DD",
+}
+
+
+def _json_value(definition, given):
+    """A body's value: one JSON value of the parameter's type (as its `default` is), or a list of
+    them for a `multiple` parameter, which also takes one value as a list of one. Absent, the
+    default. (The spec refuses an empty list and null before this is asked.)"""
+    if given is None:
+        return _default(definition)
+    multiple = definition.get("multiple")
+    if isinstance(given, list) and not multiple:
+        raise ValueError("takes one value, not a list")
+    values = given if isinstance(given, list) else [given]
+    kind = definition["type"]
+    if not all(fits(kind, value) for value in values):
+        raise ValueError(f"{_EXPECTED[kind]} ({kind})")
+    return list(values) if multiple else values[0]
+
+
+class Source:
+    """Where render values come from: how one is read, and the error path that names it."""
+
+    def __init__(self, prefix, value, escape=str):
+        self.prefix, self.value, self.escape = prefix, value, escape
+
+    def path(self, name):
+        return self.prefix + self.escape(name)
+
+
+# A query string's `param.<name>` (the name as written), or a body's `/parameters/<name>` (a JSON
+# Pointer, its `~` and `/` escaped).
+QUERY = Source("/query/param.", _value)
+BODY = Source("/parameters/", _json_value, lambda name: name.replace("~", "~0").replace("/", "~1"))

@@ -150,10 +150,13 @@ class Renderer:
             telemetry.render_cache_bytes(self.cache.bytes)
         return payload
 
-    def render(self, dashboard, page_number, given_params, unchanged=None):
+    def render(self, dashboard, page_number, given_params, unchanged=None, source=None):
         """(the answer as JSON bytes, etag), or (None, etag) when `unchanged(etag)` says the
-        client holds the current representation (the handler's If-None-Match comparison)."""
-        params = resolve_values(dashboard.parameters, given_params)
+        client holds the current representation (the handler's If-None-Match comparison).
+
+        `given_params` are read as `source` says (models.parameters: a query string's by
+        default, or a body's): once typed, the same values give the same answer and ETag."""
+        params = resolve_values(dashboard.parameters, given_params, source)
         cards, dataset_ids = self._page_datasets(dashboard, page_number)
         datasets = _datasets(dashboard.project_id, dataset_ids)
         etag = _etag(dashboard, page_number, params, datasets)

@@ -104,6 +104,7 @@ ROWS = {
     "previewRows": Row("member", ("project", "dataset_not_found")),
     "appendRows": Row("datasets", ("project", "dataset_not_found"), body={"rows": [[1]]}),
     "renderDashboard": Row("v", DASHBOARD),
+    "renderDashboardWithBody": Row("v", DASHBOARD, body={"page": 2}),
     "duplicateDashboard": Row("duplicate", DASHBOARD, ok=201, body={}),
     "createCard": Row("e", DASHBOARD, ok=201, body={"card_type": "text", "config": {"markdown": "x"}}),
     "getCard": Row("v", DASHBOARD),
@@ -117,6 +118,7 @@ ROWS = {
     "deletePage": Row("e", DASHBOARD, ok=204),
     "listCardTypes": Row("member"),
     "renderPublicDashboard": Row("public", DASHBOARD),
+    "renderPublicDashboardWithBody": Row("public", DASHBOARD, body={"page": 2}),
     "getHealth": Row("anyone"),
     "getReady": Row("anyone"),
     "getMetrics": Row("anyone"),  # without METRICS_TOKEN, as in the tests

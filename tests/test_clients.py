@@ -92,19 +92,33 @@ def test_generated_python_client_drives_a_live_server(python_client, live_server
     generated package here would also change the state the contract tests run in)."""
     env = {**os.environ, "PYTHONPATH": str(python_client)}
     result = json.loads(_run(sys.executable, ROOT / "clients/python/scenario.py", *live_server, env=env))
-    assert result["email"] == "ana@acme.io" and result["dataset_rows"] == 2
+    assert result["email"] == "ana@acme.io" and result["dataset_rows"] == 3
     collection, dashboard = result["collection"], result["dashboard"]
     assert collection["status"] == 201 and collection["location"].endswith(f"/dashboards/collections/{collection['id']}")
     assert dashboard["collection_id"] == collection["id"] and dashboard["pages"] == 1
-    assert dashboard["defaults"] == {"region": ["EMEA", "APAC"]}
-    tiles = {card["card_id"]: card for card in result["render"]}
-    assert tiles[result["cards"]["text"]]["data"] == {"markdown": "## Revenue"}
-    assert tiles[result["cards"]["kpi"]]["data"]["value"] == pytest.approx(200.5)
-    assert all(card["error"] is None for card in result["render"])
+    assert dashboard["defaults"] == {"region": ["EMEA", "APAC"], "min_amount": 0}
+    kpi, text = result["cards"]["kpi"], result["cards"]["text"]
+
+    def tiles(cards):
+        assert all(card["error"] is None for card in cards), cards
+        return {card["card_id"]: card["data"] for card in cards}
+
+    by_default = tiles(result["render"])  # EMEA 120.5 + APAC 80.0 of the rows, by the defaults
+    assert by_default[text] == {"markdown": "## Revenue"}
+    assert by_default[kpi]["value"] == pytest.approx(200.5)
     # Parsed into the classes of each card's type, as the spec's card_type unions say.
     assert result["classes"] == {"text": "TextCard", "kpi": "KpiCard", "kpi_config": "KpiConfig"}
-    assert result["render_classes"] == {str(result["cards"]["text"]): ["TextRenderedCard", "TextData"],
-                                        str(result["cards"]["kpi"]): ["KpiRenderedCard", "KpiData"]}
+    assert result["render_classes"] == {str(text): ["TextRenderedCard", "TextData"],
+                                        str(kpi): ["KpiRenderedCard", "KpiData"]}
+    # POST render, values typed as the spec has them: a list for the `multiple` parameter...
+    several = result["render_with_body"]["several"]
+    assert several["parameters"] == {"region": ["APAC", "AMER"], "min_amount": 0}
+    assert tiles(several["cards"])[kpi]["value"] == pytest.approx(120.0)
+    # ...one value for the single-valued one (and one value for a `multiple` one is a list of one).
+    single = result["render_with_body"]["single"]
+    assert single["parameters"] == {"region": ["EMEA"], "min_amount": 100}
+    assert tiles(single["cards"])[kpi]["value"] == pytest.approx(120.5)
+    assert result["render_with_body"]["unchanged_status"] == 304
 
 
 def test_generated_python_functions_are_named_after_the_operation_ids(python_client):
@@ -126,6 +140,38 @@ def test_generated_typescript_types_check_the_usage_file(tmp_path):
     # Defaults make a request field required in the types; a client may leave it out.
     _run(generate, ROOT / "openapi.yaml", "--default-non-nullable", "false", "-o", tmp_path / "generated/api.d.ts")
     _run(tsc, "-p", tmp_path)
+
+
+def test_openapi_fetch_renders_with_typed_values_against_a_live_server(live_server, tmp_path):
+    """clients/typescript/render.mts: openapi-fetch over openapi-typescript's `paths`, compiled
+    with `tsc` and run by node against the live server. Render values are typed as the spec has
+    them (one value, or a list for a `multiple` parameter) and sent without casts or a
+    serializer of our own: in the POST render's body, and one value in the GET's query string."""
+    generate, tsc = _node_tool("openapi-typescript"), _node_tool("tsc")
+    if not (ROOT / "node_modules" / "openapi-fetch").is_dir():
+        _node_tool("openapi-fetch")  # skips, or fails under CI, as for a missing tool
+    for name in ("render.mts", "tsconfig.render.json"):
+        shutil.copy(ROOT / "clients/typescript" / name, tmp_path / name)
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")  # openapi-fetch as package-lock.json pins it
+    _run(generate, ROOT / "openapi.yaml", "--default-non-nullable", "false", "-o", tmp_path / "generated/api.d.ts")
+    _run(tsc, "-p", tmp_path / "tsconfig.render.json")
+    result = json.loads(_run(shutil.which("node") or "node", tmp_path / "build/render.mjs", *live_server))
+
+    def kpi(render):
+        card, = (card for card in render["cards"] if card["card_id"] == result["kpi"])
+        assert card["error"] is None, card
+        return card["data"]["value"]
+
+    # Rows EMEA 120.5, APAC 80.0, AMER 40.0; defaults region [EMEA, APAC] and min_amount 0.
+    assert result["several"]["parameters"] == {"region": ["APAC", "AMER"], "min_amount": 0}
+    assert kpi(result["several"]) == pytest.approx(120.0)
+    assert result["single"]["parameters"] == {"region": ["EMEA"], "min_amount": 100}
+    assert kpi(result["single"]) == pytest.approx(120.5)
+    assert result["query_single"]["parameters"] == {"region": ["EMEA", "APAC"], "min_amount": 100}
+    assert kpi(result["query_single"]) == pytest.approx(120.5)
+    assert result["unchanged_status"] == 304
+    assert result["public"]["parameters"] == {"region": ["AMER", "APAC"], "min_amount": 50}
+    assert kpi(result["public"]) == pytest.approx(80.0)
 
 
 def _schema_refs(node):

@@ -1,5 +1,6 @@
-"""Render parameters from the query string: each declared type, defaults, and the 400 a client
-gets for a value that does not fit (the render's `dashboard.parameters` echoes the typed values)."""
+"""Render parameters from the query string and from the POST render's body: each declared type,
+defaults, and the 400 a client gets for a value that does not fit (the render's
+`dashboard.parameters` echoes the typed values)."""
 
 import pytest
 
@@ -64,6 +65,42 @@ def test_a_value_that_does_not_fit_is_400_naming_the_parameter(dashboard, name, 
     response = client.get(f"/dashboards/{dashboard_id}/render", params={f"param[{name}]": text})
     body = problem(response, 400, "invalid_parameter")
     assert body["errors"] == [{"path": f"/query/param.{name}", "message": message}]
+
+
+def body_values(client, dashboard_id, **parameters):
+    response = client.post(f"/dashboards/{dashboard_id}/render", json={"parameters": parameters})
+    assert response.status_code == 200, response.text
+    return response.json()["dashboard"]["parameters"]
+
+
+def test_each_type_is_read_from_a_body_as_json(dashboard):
+    """The body's values are JSON of the parameter's type, and give what the query string gives."""
+    client, dashboard_id = dashboard
+    assert body_values(client, dashboard_id) == {"ratio": None, "on": None, "n": None, "day": None, "tag": None}
+    typed = body_values(client, dashboard_id, ratio=2.5, on=True, n=-7, day="2026-02-28", tag=["a", "b"])
+    assert typed == values(client, dashboard_id, ratio="2.5", on="true", n="-7", day="2026-02-28", tag=["a", "b"])
+    assert body_values(client, dashboard_id, ratio=3, on=False, n=0, tag="x") == {
+        "ratio": 3, "on": False, "n": 0, "day": None, "tag": ["x"]}
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("ratio", "2.5", "expected a number (number)"),
+    ("ratio", True, "expected a number (number)"),
+    ("on", "true", "expected true or false (boolean)"),
+    ("on", 1, "expected true or false (boolean)"),
+    ("n", 2.0, "expected an integer (integer)"),
+    ("n", "3", "expected an integer (integer)"),
+    ("day", "2026-2-28", "expected a date as YYYY-MM-DD (date)"),
+    ("day", "20260228", "expected a date as YYYY-MM-DD (date)"),
+    ("tag", ["a", 1], "expected a string (string)"),
+    ("tag", 7, "expected a string (string)"),
+    ("on", [True], "takes one value, not a list"),
+])
+def test_a_body_value_that_does_not_fit_is_400_at_its_pointer(dashboard, name, value, message):
+    client, dashboard_id = dashboard
+    response = client.post(f"/dashboards/{dashboard_id}/render", json={"parameters": {name: value}})
+    body = problem(response, 400, "invalid_parameter")
+    assert body["errors"] == [{"path": f"/parameters/{name}", "message": message}]
 
 
 def test_every_fault_is_listed_in_name_order(dashboard):

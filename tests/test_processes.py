@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from models.content import Dashboard
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, SPEC
 from tests.servers import Server
 from tests.test_operations import sample
 
@@ -128,3 +128,78 @@ def test_two_processes_over_one_postgresql_store_act_as_one_service(world, serve
     assert _call(a.base, token, "DELETE", f"{path}/shares/{share.json()['id']}").status_code == 204
     refused = _call(b.base, viewer_client.token, "GET", path)
     assert (refused.status_code, refused.json()["error"]) == (404, "dashboard_not_found")
+
+
+def _raw_answer(port, request):
+    """The answer to raw bytes on a new connection (httpx refuses URLs over 64 KB itself):
+    (the status line and headers, lowercased; the body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.decode("latin-1").lower(), body
+
+
+def _length(answer):
+    for line in answer.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+def test_what_the_http_parser_refuses_is_a_problem_document(world, servers):
+    """A request target up to 65,535 bytes reaches the app; a longer one is 414 `uri_too_long`
+    from the HTTP server itself, and malformed HTTP is 400 `invalid_request`: problem documents
+    with the headers of every answer, logged and counted (operation `unrouted`), as the spec says."""
+    _, client = world.user(role="editor")
+    dashboard = client.post("/dashboards", json={"name": "Long", "parameters": [
+        {"name": "tag", "type": "string", "multiple": True}]}).json()
+    server = servers()
+    prefix = f"/api/dashboards/{dashboard['id']}/render?"
+    values = ["v" * 1000 for _ in range(64)]
+    target = prefix + "&".join(f"param[tag]={value}" for value in values)
+    values.append("w" * (65_535 - len(target) - len("&param[tag]=")))
+    target = prefix + "&".join(f"param[tag]={value}" for value in values)
+    assert len(target) == 65_535 and len(values[-1]) <= 1000
+
+    def get(target):
+        return _raw_answer(server.port, (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                         f"Authorization: Bearer {client.token}\r\nConnection: close\r\n\r\n").encode())
+
+    head, longest = get(target)
+    assert head.startswith("http/1.1 200 "), head
+    assert json.loads(longest)["dashboard"]["parameters"] == {"tag": values}
+    by_body = _call(server.base, client.token, "POST", f"/dashboards/{dashboard['id']}/render",
+                    json={"parameters": {"tag": values}})
+    assert by_body.status_code == 200 and by_body.content == longest
+
+    # Refused as the target arrives, before the rest of the request (here never sent) is read.
+    head, body = _raw_answer(server.port, f"GET {target}w".encode())
+    assert head.startswith("http/1.1 414 "), head
+    fields = dict(line.split(": ", 1) for line in head.split("\r\n")[1:])
+    assert fields["content-type"] == "application/problem+json"
+    assert fields["x-content-type-options"] == "nosniff" and fields["cache-control"] == "no-store"
+    # The answer the spec gives as its example, on every operation that lists it.
+    for path in ("/dashboards/{dashboard_id}/render", "/public/dashboards/{slug}/render"):
+        answer = SPEC["paths"][path]["get"]["responses"]["414"]["$ref"].rsplit("/", 1)[-1]
+        assert json.loads(body) == SPEC["components"]["responses"][answer]["content"][
+            "application/problem+json"]["example"]
+
+    head, body = _raw_answer(server.port, b"NOT HTTP AT ALL\r\n\r\n")
+    assert head.startswith("http/1.1 400 ") and "content-type: application/problem+json" in head
+    assert json.loads(body)["error"] == "invalid_request"
+
+    assert _call(server.base, client.token, "GET", "/me").status_code == 200  # the server goes on
+    metrics = httpx.get(f"{server.base}/metrics", timeout=5).text
+    assert sample(metrics, "dashboards_api_requests_total", operation="unrouted", status="414") == 1
+    assert sample(metrics, "dashboards_api_requests_total", operation="unrouted", status="400") == 1
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    refused = next(line for line in lines if line.get("request_id") == fields["x-request-id"])
+    assert {"operation": "unrouted", "method": "GET", "status": 414,
+            "path": f"/api/dashboards/{dashboard['id']}/render"}.items() <= refused.items()

@@ -308,13 +308,125 @@ def test_public_render_matches_the_owner_and_follows_the_audience(setup, world):
     problem(anonymous.get(f"/dashboards/{dashboard_id}/render"), 401, "unauthenticated")
 
 
+def test_a_body_render_answers_what_the_query_string_render_answers(setup):
+    """POST with typed values: the GET's bytes and ETag, and each one's tag is the other's 304."""
+    client, dataset_id, dashboard_id = setup
+    card = add_card(client, dashboard_id, "kpi", {
+        "dataset_id": dataset_id, "metric": {"agg": "sum", "column": "qty"},
+        "filters": [{"column": "region", "op": "in", "value": {"param": "region"}},
+                    {"column": "qty", "op": "gte", "value": {"param": "min_qty"}},
+                    {"column": "day", "op": "gte", "value": {"param": "since"}}],
+    })
+    path = f"/dashboards/{dashboard_id}/render"
+    by_query = client.get(path, params={"param.region": ["EMEA", "APAC"], "param.min_qty": "10", "param.since": "2026-01-01"})
+    by_body = client.post(path, json={"parameters": {"region": ["EMEA", "APAC"], "min_qty": 10, "since": "2026-01-01"}})
+    assert by_body.status_code == 200, by_body.text
+    assert by_body.content == by_query.content and by_body.headers["etag"] == by_query.headers["etag"]
+    assert card_data(by_body.json(), card)["value"] == sum(
+        row[3] for row in ROWS if row[1] in ("EMEA", "APAC") and row[3] >= 10 and row[0] >= "2026-01-01")
+    assert by_body.json()["dashboard"]["parameters"] == {"region": ["EMEA", "APAC"], "min_qty": 10, "since": "2026-01-01"}
+
+    # One value of a `multiple` parameter is a list of one, as one `param.region` is.
+    one = client.post(path, json={"parameters": {"region": "LATAM"}, "page": 1})
+    assert one.content == client.get(path, params={"param.region": "LATAM"}).content
+    assert card_data(one.json(), card)["value"] == sum(row[3] for row in ROWS if row[1] == "LATAM")
+    # Without a body, or with an empty one, every parameter takes its default.
+    defaults = client.get(path)
+    for answer in (client.post(path), client.post(path, json={}), client.post(path, json={"parameters": {}})):
+        assert answer.status_code == 200 and answer.content == defaults.content
+        assert answer.headers["etag"] == defaults.headers["etag"]
+
+    tag = by_query.headers["etag"]
+    repeated = client.post(path, json={"parameters": {"since": "2026-01-01", "min_qty": 10, "region": ["EMEA", "APAC"]}},
+                           headers={"If-None-Match": tag})
+    assert repeated.status_code == 304 and repeated.headers["etag"] == tag and not repeated.content
+    assert client.get(path, params={"param.region": ["EMEA", "APAC"], "param.min_qty": "10", "param.since": "2026-01-01"},
+                      headers={"If-None-Match": by_body.headers["etag"]}).status_code == 304
+    assert client.post(path, json={"parameters": {"region": ["EMEA"]}}, headers={"If-None-Match": tag}).status_code == 200
+    client.post(f"/datasets/{dataset_id}/rows", json={"rows": [["2026-03-01", "EMEA", 1, 1000]]})
+    after_append = client.post(path, json={"parameters": {"region": ["EMEA", "APAC"], "min_qty": 10, "since": "2026-01-01"}},
+                               headers={"If-None-Match": tag})
+    assert after_append.status_code == 200 and after_append.headers["etag"] != tag
+    assert card_data(after_append.json(), card)["value"] == card_data(by_body.json(), card)["value"] + 1000
+
+
+@pytest.mark.parametrize("parameters,path,message", [
+    ({"nope": "1"}, "/parameters/nope", "the dashboard has no such parameter"),
+    ({"a/b~c": "1"}, "/parameters/a~1b~0c", "the dashboard has no such parameter"),
+    ({"min_qty": "10"}, "/parameters/min_qty", "expected an integer (integer)"),
+    ({"min_qty": 1.5}, "/parameters/min_qty", "expected an integer (integer)"),
+    ({"min_qty": True}, "/parameters/min_qty", "expected an integer (integer)"),
+    ({"min_qty": [1]}, "/parameters/min_qty", "takes one value, not a list"),
+    ({"since": "2026-02-30"}, "/parameters/since", "expected a date as YYYY-MM-DD (date)"),
+    ({"since": 20260101}, "/parameters/since", "expected a date as YYYY-MM-DD (date)"),
+    ({"region": ["EMEA", 3]}, "/parameters/region", "expected a string (string)"),
+    ({"region": False}, "/parameters/region", "expected a string (string)"),
+])
+def test_a_body_value_that_does_not_fit_is_400_at_its_pointer(setup, parameters, path, message):
+    client, _, dashboard_id = setup
+    body = problem(client.post(f"/dashboards/{dashboard_id}/render", json={"parameters": parameters}),
+                   400, "invalid_parameter")
+    assert body["errors"] == [{"path": path, "message": message}]
+
+
+@pytest.mark.parametrize("request_body,path", [
+    ({"parameters": {"region": []}}, "/parameters/region"),
+    ({"parameters": {"region": None}}, "/parameters/region"),
+    ({"parameters": {"region": {"v": "EMEA"}}}, "/parameters/region"),
+    ({"parameters": {"region": [["EMEA"]]}}, "/parameters/region"),
+    ({"parameters": {"region": "x" * 1001}}, "/parameters/region"),
+    ({"page": 0}, "/page"),
+    ({"params": {}}, "/params"),
+])
+def test_a_body_the_schema_refuses_is_400_invalid_request(setup, request_body, path):
+    client, _, dashboard_id = setup
+    body = problem(client.post(f"/dashboards/{dashboard_id}/render", json=request_body), 400, "invalid_request")
+    assert [e["path"] for e in body["errors"]] == [path]
+
+
+def test_a_body_render_names_the_page_and_meets_the_same_refusals(setup, world):
+    client, _, dashboard_id = setup
+    add_card(client, dashboard_id, "text", {"markdown": "# One"})
+    second = client.post(f"/dashboards/{dashboard_id}/pages", json={"name": "Two"}).json()["page_number"]
+    add_card(client, dashboard_id, "text", {"markdown": "# Two"})  # lands on page 1
+    path = f"/dashboards/{dashboard_id}/render"
+    assert client.post(path, json={"page": second}).content == client.get(path, params={"page": second}).content
+    assert client.post(path, json={"page": second}).json()["page"] == second
+    problem(client.post(path, json={"page": second + 1}), 404, "page_not_found")
+    client.patch(f"/dashboards/{dashboard_id}", json={"parameters": [{"name": "who", "type": "string", "required": True}]})
+    body = problem(client.post(path, json={}), 400, "invalid_parameter")
+    assert body["errors"] == [{"path": "/parameters/who", "message": "a value is required"}]
+    assert client.post(path, json={"parameters": {"who": "x"}}).json()["dashboard"]["parameters"] == {"who": "x"}
+    problem(world.anonymous().post(path, json={}), 401, "unauthenticated")
+    problem(world.user(role="editor")[1].post(path, json={}), 404, "dashboard_not_found")
+
+
+def test_a_public_body_render_matches_the_public_query_string_render(setup, world):
+    client, dataset_id, dashboard_id = setup
+    add_card(client, dashboard_id, "kpi", {"dataset_id": dataset_id, "metric": {"agg": "count"},
+                                           "filters": [{"column": "region", "op": "in", "value": {"param": "region"}}]})
+    anonymous = world.anonymous()
+    slug = client.patch(f"/dashboards/{dashboard_id}", json={"default_audience": "public"}).json()["public_slug"]
+    path = f"/public/dashboards/{slug}/render"
+    by_query = anonymous.get(path, params={"param.region": ["EMEA", "AMER"]})
+    by_body = anonymous.post(path, json={"parameters": {"region": ["EMEA", "AMER"]}})
+    assert by_body.status_code == 200 and by_body.content == by_query.content
+    assert by_body.headers["etag"] == by_query.headers["etag"]
+    assert by_body.headers["cache-control"] == by_query.headers["cache-control"] == "public, no-cache"
+    again = anonymous.post(path, json={"parameters": {"region": ["EMEA", "AMER"]}}, headers={"If-None-Match": by_body.headers["etag"]})
+    assert again.status_code == 304 and again.headers["cache-control"] == "public, no-cache"
+    problem(anonymous.post(path, json={"parameters": {"nope": 1}}), 400, "invalid_parameter")
+    client.patch(f"/dashboards/{dashboard_id}", json={"default_audience": "org"})
+    problem(anonymous.post(path, json={}), 404, "public_dashboard_not_found")
+
+
 def test_only_the_public_render_is_open():
     open_operations = [
         op["operationId"] for item in SPEC["paths"].values() for op in item.values()
         if isinstance(op, dict) and "operationId" in op and op.get("security", SPEC["security"]) == []
     ]
     assert sorted(open_operations) == [  # besides the public render, only the operator's probes
-        "getHealth", "getReady", "renderPublicDashboard"]
+        "getHealth", "getReady", "renderPublicDashboard", "renderPublicDashboardWithBody"]
 
 
 def test_a_query_over_its_time_budget_is_stopped_and_only_its_card_fails(setup):

@@ -154,6 +154,12 @@ def test_a_frontend_session_passes_prism_validation(live, proxy_for):
     assert rendered.json()["dashboard"]["parameters"] == {"region": ["EMEA", "AMER"]}
     tiles = {card["card_id"]: card for card in rendered.json()["cards"]}
     assert tiles[kpi["id"]]["data"]["value"] == pytest.approx(160.5)  # EMEA 120.5 + AMER 40
+    by_body = call("POST", f"{base}/render", 200, json={"page": 1, "parameters": {"region": ["EMEA", "AMER"]}})
+    assert by_body.content == rendered.content
+    call("POST", f"{base}/render", 304, json={"parameters": {"region": ["EMEA", "AMER"]}},
+         headers={"If-None-Match": rendered.headers["ETag"]})
+    one = call("POST", f"{base}/render", 200, json={"parameters": {"region": "APAC"}}).json()
+    assert {card["card_id"]: card for card in one["cards"]}[kpi["id"]]["data"]["value"] == pytest.approx(80.0)
 
     share = call("POST", f"{base}/shares", 201, json={
         "subject_type": "user", "subject_id": other_user, "access_level": "viewer"}).json()
@@ -168,6 +174,9 @@ def test_a_frontend_session_passes_prism_validation(live, proxy_for):
     assert stale.json()["error"] == "precondition_failed"
     public = httpx.get(f"{prism.base}/public/dashboards/{updated['public_slug']}/render", timeout=30)
     assert public.status_code == 200 and not _violations(public)
+    public_by_body = httpx.post(f"{prism.base}/public/dashboards/{updated['public_slug']}/render",
+                                json={"parameters": {"region": "EMEA"}}, timeout=30)
+    assert public_by_body.status_code == 200 and not _violations(public_by_body), public_by_body.text
 
     missing = call("GET", "/dashboards/999999", 404)
     assert missing.headers["content-type"].startswith("application/problem+json")

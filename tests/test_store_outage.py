@@ -103,11 +103,13 @@ def sqlite_file(store, tmp_path):
 def test_sqlite_locked_past_the_wait_is_503_then_the_write_succeeds(serve, sqlite_file):
     http = serve(f"sqlite:///{sqlite_file}")
     client = ApiClient(http, admin_token())
+    render = f"/dashboards/{client.post('/dashboards', json={'name': 'Board'}).json()['id']}/render"
     holder = sqlite3.connect(sqlite_file, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # the write lock, held by another process's connection
     try:
         unavailable(client.post("/dashboards/collections", json={"name": "Finance"}))
         assert client.get("/me").status_code == 200  # readers are not blocked by a writer
+        assert client.post(render, json={}).status_code == 200  # nor is a render asked with POST: it writes nothing
     finally:
         holder.execute("ROLLBACK")
         holder.close()
