@@ -7,14 +7,12 @@ from models.content import Collection
 
 
 def list_collections(user, limit, offset, parent_id=None):
-    query = Collection.select().where(Collection.project == user.project_id)
-    if parent_id is not None:
-        query = query.where(Collection.parent == parent_id)
-    return serializers.page_of(query, serializers.collections, limit, offset, Collection.name, Collection.id)
+    rows, total = Collection.listed(user.project_id, limit, offset, parent_id)
+    return serializers.paged(serializers.collection, rows, total, limit, offset)
 
 
 def get_collection(user, collection_id):
-    return serializers.collection.dump(Collection.in_project(user.project_id, collection_id))
+    return serializers.collection(Collection.in_project(user.project_id, collection_id))
 
 
 def create_collection(user, body):
@@ -22,7 +20,7 @@ def create_collection(user, body):
     parent = Collection.referenced(user.project_id, body.get("parent_id"), "parent_id")
     row = Collection.create(project=user.project_id, parent=parent, name=body["name"],
                             description=body.get("description", ""))
-    return located(serializers.collection.dump(row), f"/dashboards/collections/{row.id}")
+    return located(serializers.collection(row), f"/dashboards/collections/{row.id}")
 
 
 def update_collection(user, collection_id, body):
@@ -34,7 +32,7 @@ def update_collection(user, collection_id, body):
         if field in body:
             setattr(row, field, body[field])
     row.save()
-    return serializers.collection.dump(row)
+    return serializers.collection(row)
 
 
 def delete_collection(user, collection_id):

@@ -1,6 +1,8 @@
 """HTTP conventions shared by the handlers: entity tags and conditional requests, Location
 headers, long-running work."""
 
+import hashlib
+import json
 import re
 
 from connexion import NoContent
@@ -25,6 +27,12 @@ def long_running(function):
 def etag(version):
     """A version as a strong entity tag: the `ETag` of a dashboard (and what is in it) or a dataset."""
     return f'"{version}"'
+
+
+def state_tag(state):
+    """A weak entity tag for an answer built from `state` (JSON-ready values naming everything it
+    shows, such as a render's): 128 bits of the state's SHA-256, so any change of it is a new tag."""
+    return 'W/"' + hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:32] + '"'
 
 
 def entity_tags(header):

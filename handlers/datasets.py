@@ -4,18 +4,17 @@ from handlers import serializers
 from handlers.common import conditional, etag, located, long_running
 from models import dataset_tables
 from models.access import require_dataset_edit
-from models.base import text_match
 from models.datasets import Dataset
 
 
 def list_datasets(user, limit, offset, q=None):
-    query = text_match(Dataset.select().where(Dataset.project == user.project_id), q, Dataset.name, Dataset.description)
-    return serializers.page_of(query, serializers.datasets, limit, offset, Dataset.name, Dataset.id)
+    rows, total = Dataset.listed(user.project_id, limit, offset, q)
+    return serializers.paged(serializers.dataset, rows, total, limit, offset)
 
 
 def get_dataset(user, dataset_id, if_none_match=None):
     row = Dataset.in_project(user.project_id, dataset_id)
-    return conditional(if_none_match, etag(row.version), lambda: serializers.dataset.dump(row))
+    return conditional(if_none_match, etag(row.version), lambda: serializers.dataset(row))
 
 
 @long_running
@@ -24,7 +23,7 @@ def create_dataset(user, body):
     row = dataset_tables.create_dataset(user.project_id, body["name"], body["columns"], body.get("description", ""))
     if body.get("rows"):
         dataset_tables.append_rows(row, body["rows"])
-    return located(serializers.dataset.dump(row), f"/datasets/{row.id}")
+    return located(serializers.dataset(row), f"/datasets/{row.id}")
 
 
 @long_running
@@ -45,7 +44,7 @@ def append_rows(user, dataset_id, body):
         appended = dataset_tables.append_rows(row, body["rows"])
     else:
         appended = dataset_tables.append_rows(row, dataset_tables.csv_body_rows(body, row.columns), named_cells=True)
-    return {"appended": appended, "row_count": row.row_count, "version": row.version}
+    return serializers.rows_appended(row, appended)
 
 
 @long_running
@@ -53,7 +52,5 @@ def preview_rows(user, dataset_id, limit, offset, if_none_match=None):
     """Rows only ever change by an append, which moves the dataset's version: it tags the rows too.
     They are read after the dataset, so an answer is never older than its tag."""
     row = Dataset.in_project(user.project_id, dataset_id)
-    return conditional(if_none_match, etag(row.version), lambda: {
-        **serializers.paged(dataset_tables.preview_rows(row, limit, offset), row.row_count, limit, offset),
-        "columns": serializers.ColumnSchema(many=True).dump(row.columns),
-    })
+    return conditional(if_none_match, etag(row.version), lambda: serializers.row_page(
+        row, dataset_tables.preview_rows(row, limit, offset), limit, offset))

@@ -3,6 +3,7 @@
 from starlette.concurrency import run_in_threadpool
 
 import telemetry
+from handlers import serializers
 from models import schema
 
 metrics_token_info = telemetry.metrics_token_info
@@ -11,11 +12,11 @@ JSON = {"Content-Type": "application/json"}
 
 
 async def get_health():
-    return {"status": "ok"}, 200, JSON
+    return serializers.health(), 200, JSON
 
 
 async def get_ready():
-    return {"status": "ready", "schema_version": await run_in_threadpool(schema.ready_version)}, 200, JSON
+    return serializers.readiness(await run_in_threadpool(schema.ready_version)), 200, JSON
 
 
 async def get_metrics(user=None):

@@ -9,14 +9,14 @@ from models.access import dashboard_for
 def get_page(user, dashboard_id, page_number, if_none_match=None):
     dashboard = dashboard_for(user, dashboard_id)
     page = pages.page_at(dashboard, page_number)  # a page that does not exist is 404 whatever the tag
-    return conditional(if_none_match, etag(dashboard.version), lambda: serializers.page.dump(page))
+    return conditional(if_none_match, etag(dashboard.version), lambda: serializers.page(page))
 
 
 def create_page(user, dashboard_id, body, if_match=None):
     dashboard = dashboard_to_change(user, dashboard_id, if_match)
     page = pages.add_page(dashboard, body["name"], body.get("position"))
     path = f"/dashboards/{dashboard.id}/pages/{page.position}"
-    return located(serializers.page.dump(page), path, ETag=etag(dashboard.version))
+    return located(serializers.page(page), path, ETag=etag(dashboard.version))
 
 
 def update_page(user, dashboard_id, page_number, body, if_match=None):
@@ -26,7 +26,7 @@ def update_page(user, dashboard_id, page_number, body, if_match=None):
         pages.move_page(page, body["position"])
     page.name = body.get("name", page.name)
     page.save()
-    return serializers.page.dump(page), 200, {"ETag": etag(dashboard.version)}
+    return serializers.page(page), 200, {"ETag": etag(dashboard.version)}
 
 
 def delete_page(user, dashboard_id, page_number, if_match=None):

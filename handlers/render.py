@@ -1,12 +1,10 @@
-from functools import partial
-
 from starlette.responses import Response
 
-from handlers.common import long_running, none_match, not_modified
+from handlers import serializers
+from handlers.common import long_running, none_match, not_modified, state_tag
 from models import render
 from models.access import dashboard_for
 from models.content import Dashboard
-
 
 # Any cache may keep a public render, but must revalidate it (a cheap 304 by its ETag).
 PUBLIC_CACHING = {"Cache-Control": "public, no-cache"}
@@ -23,11 +21,28 @@ def render_public_dashboard(slug, page, param=None, if_none_match=None):
 
 
 def _answer(dashboard, page, param, if_none_match, headers=None):
-    # The render's ETag is known only once the renderer has read the state it depends on, so the
-    # renderer asks the comparison before it looks for or builds the answer.
-    payload, etag = render.renderer().render(dashboard, page, param or {}, partial(none_match, if_none_match))
+    payload, etag = rendered(render.renderer(), dashboard, page, param or {}, if_none_match)
     headers = headers or {}
     if payload is None:
         return not_modified(etag, **headers)
     # The renderer keeps answers encoded; they go out as they are, not decoded and encoded again.
     return Response(payload, headers={"ETag": etag, **headers}, media_type="application/json")
+
+
+def rendered(renderer, dashboard, page, params, if_none_match=None):
+    """(the page's render as JSON bytes, its ETag), or (None, ETag) when If-None-Match names it.
+
+    The ETag is known only once the state the render depends on is read, and a 304 needs nothing
+    more; otherwise the answer is the one kept under its ETag, or built and kept unless a card
+    met an error that may not recur.
+    """
+    state = renderer.state(dashboard, page, params)
+    etag = state_tag(state.identity())
+    if none_match(if_none_match, etag):
+        return None, etag
+
+    def build():
+        rendered_page = renderer.run(state)
+        return serializers.render(rendered_page), rendered_page.settled
+
+    return renderer.kept("page", etag, build), etag

@@ -10,15 +10,15 @@ def list_shares(user, dashboard_id, limit, offset, if_none_match=None):
     """Every grant change bumps the dashboard's version, so its ETag tags the grants too."""
     row = dashboard_for(user, dashboard_id)
     return conditional(if_none_match, etag(row.version),
-                       lambda: serializers.page_of(row.shares, serializers.shares, limit, offset, Share.id))
+                       lambda: serializers.paged(serializers.share, *Share.listed(row, limit, offset), limit, offset))
 
 
 def upsert_share(user, dashboard_id, body, if_match=None):
     row = dashboard_to_change(user, dashboard_id, if_match)
     share, created = Share.upsert(row, user.org_id, body["subject_type"], body["subject_id"], body["access_level"])
     if created:
-        return located(serializers.share.dump(share), f"/dashboards/{row.id}/shares/{share.id}", ETag=etag(row.version))
-    return serializers.share.dump(share), 200, {"ETag": etag(row.version)}
+        return located(serializers.share(share), f"/dashboards/{row.id}/shares/{share.id}", ETag=etag(row.version))
+    return serializers.share(share), 200, {"ETag": etag(row.version)}
 
 
 def delete_share(user, dashboard_id, share_id, if_match=None):

@@ -2,13 +2,13 @@ from handlers import serializers
 from handlers.common import etag, located
 from models import templates
 from models.access import require_create_content
-from models.content import Collection
+from models.content import Collection, contents_of
 from models.datasets import Dataset
 
 
 def list_templates(user, limit, offset):
     # Built from files shipped with the code, by id: a handful, summarized whole before the window.
-    return serializers.window_of([serializers.template_summary(tpl) for tpl in templates.all_templates()], limit, offset)
+    return serializers.window(serializers.template, templates.all_templates(), limit, offset)
 
 
 def create_from_template(user, body):
@@ -18,4 +18,4 @@ def create_from_template(user, body):
     collection = Collection.referenced(user.project_id, body.get("collection_id"), "collection_id")
     row = templates.instantiate(tpl, dataset, body.get("bindings", {}), project=user.project_id,
                                 owner=user.user_id, name=body["name"], collection=collection)
-    return located(serializers.dashboard_detail(row), f"/dashboards/{row.id}", ETag=etag(row.version))
+    return located(serializers.dashboard_detail(row, contents_of(row)), f"/dashboards/{row.id}", ETag=etag(row.version))

@@ -23,6 +23,12 @@ def text_match(query, q, *fields):
     return query.where(text_condition(like_pattern(q), *fields))
 
 
+def listing(query, limit, offset, *order):
+    """One page of a list: (the rows of `query` in a stable `order`, from `offset`, at most
+    `limit` of them; how many rows the query has in all)."""
+    return list(query.order_by(*order).limit(limit).offset(offset)), query.count()
+
+
 def like_pattern(q):
     """The LIKE pattern of `q` for `text_condition`: lower case, its wildcards escaped."""
     escaped = q.lower().replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")

@@ -61,19 +61,12 @@ def schema(card_type):
     return copy.deepcopy(_known(card_type).schema)
 
 
+CardTypeEntry = namedtuple("CardTypeEntry", "card_type schema default_size")
+
+
 def palette():
-    return [_palette_entry(card_type) for card_type in CARD_TYPES]
-
-
-def _palette_entry(card_type):
-    card_schema = schema(card_type)
-    return {
-        "card_type": card_type,
-        "title": card_schema["title"],
-        "description": card_schema["description"],
-        "schema": card_schema,
-        "default_size": DEFAULT_SIZES[card_type]._asdict(),
-    }
+    """Every card type in enum order, with a copy of its schema and its default size."""
+    return [CardTypeEntry(card_type, schema(card_type), DEFAULT_SIZES[card_type]) for card_type in CARD_TYPES]
 
 
 def validate_config(card_type, config, path="/config"):

@@ -2,7 +2,7 @@
 
 from models import card_queries
 from models.card_types import DEFAULT_SIZES, referenced_names, validate_config
-from models.content import Card
+from models.content import Card, Page
 from models.datasets import Dataset
 from models.errors import CardNotFound, InvalidCardConfig, InvalidQuery
 from models.layout import free_spot, place
@@ -11,9 +11,12 @@ from models.query import compile_query
 
 
 def card_on(dashboard, card_id):
-    """The card of this dashboard: a card of another dashboard is as unknown as a missing one."""
-    return Card.get_or_raise(lambda: CardNotFound(f"Card {card_id} is not on dashboard {dashboard.id}."),
-                             (Card.id == card_id) & (Card.dashboard == dashboard))
+    """The card of this dashboard with its page (for its number): a card of another dashboard is
+    as unknown as a missing one."""
+    card = Card.select(Card, Page).join(Page).where((Card.id == card_id) & (Card.dashboard == dashboard)).first()
+    if card is None:
+        raise CardNotFound(f"Card {card_id} is not on dashboard {dashboard.id}.")
+    return card
 
 
 def check_config(dashboard, card_type, config, path="/config"):
@@ -86,7 +89,8 @@ def update_card(dashboard, card, changes):
 
 
 def duplicate_card(card):
-    """A copy of the card, at its size, at the first free spot of its page."""
+    """A copy of the card (loaded with its page, as `card_on` does), at its size, at the first free
+    spot of its page."""
     geometry = free_spot(card.page_id, card.w, card.h)
-    return Card.create(dashboard=card.dashboard_id, page=card.page_id, card_type=card.card_type,
+    return Card.create(dashboard=card.dashboard_id, page=card.page, card_type=card.card_type,
                        config=card.config, **geometry)

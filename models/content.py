@@ -1,10 +1,11 @@
 """Collections, dashboards and what a dashboard holds: pages, cards and share grants."""
 
 import secrets
+from typing import NamedTuple
 
 import peewee
 
-from models.base import BaseModel, TimestampedModel, utcnow
+from models.base import BaseModel, TimestampedModel, listing, utcnow
 from models.db import JSONField, Prepared
 from models.errors import (
     CollectionCycle, CollectionNotEmpty, CollectionNotFound, InvalidReference, PreconditionFailed,
@@ -28,6 +29,15 @@ class Collection(TimestampedModel):
 
     class Meta:
         indexes = ((("project", "parent"), False),)
+
+    @classmethod
+    def listed(cls, project_id, limit, offset, parent_id=None):
+        """(one page of the project's collections, by name then id, under `parent_id` if given; how
+        many there are in all)."""
+        query = cls.select().where(cls.project == project_id)
+        if parent_id is not None:
+            query = query.where(cls.parent == parent_id)
+        return listing(query, limit, offset, cls.name, cls.id)
 
     @classmethod
     def referenced(cls, project_id, collection_id, field):
@@ -199,7 +209,37 @@ class Share(TimestampedModel):
         return share, created
 
     @classmethod
+    def listed(cls, dashboard, limit, offset):
+        """(one page of the dashboard's grants, by id; how many there are in all)."""
+        return listing(cls.select().where(cls.dashboard == dashboard.id), limit, offset, cls.id)
+
+    @classmethod
     def on_dashboard(cls, dashboard, share_id):
         return cls.get_or_raise(lambda: ShareNotFound(f"Share {share_id} does not exist on this dashboard."),
                                 (cls.id == share_id) & (cls.dashboard == dashboard.id))
 
+
+
+class Contents(NamedTuple):
+    """What a dashboard holds, as plain rows in the order its answer shows them."""
+
+    pages: list  # (id, position, name), by position
+    cards: list  # (id, card_type, config, page id, x, y, w, h, created_at, updated_at), by id
+    shares: list  # (id, subject_type, subject_id, access_level, created_at, updated_at), by id
+
+
+# Every write of a dashboard answers its contents, and GET one dashboard once per version, so
+# their SQL is prepared once and no model object is built.
+_PAGES_OF = Prepared(lambda dashboard_id: Page.select(Page.id, Page.position, Page.name)
+                     .where(Page.dashboard == dashboard_id).order_by(Page.position).tuples())
+_CARDS_OF = Prepared(lambda dashboard_id: Card.select(
+    Card.id, Card.card_type, Card.config, Card.page, Card.x, Card.y, Card.w, Card.h, Card.created_at, Card.updated_at,
+).where(Card.dashboard == dashboard_id).order_by(Card.id).tuples())
+_SHARES_OF = Prepared(lambda dashboard_id: Share.select(
+    Share.id, Share.subject_type, Share.subject_id, Share.access_level, Share.created_at, Share.updated_at,
+).where(Share.dashboard == dashboard_id).order_by(Share.id).tuples())
+
+
+def contents_of(dashboard):
+    """The dashboard's pages, cards and shares, read together (one round trip on PostgreSQL)."""
+    return Contents(*Prepared.batch(*((query, (dashboard.id,), None) for query in (_PAGES_OF, _CARDS_OF, _SHARES_OF))))

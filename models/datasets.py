@@ -2,7 +2,7 @@
 
 import peewee
 
-from models.base import TimestampedModel
+from models.base import TimestampedModel, listing, text_match
 from models.db import JSONField
 from models.errors import DatasetNotFound
 from models.identity import Project
@@ -23,6 +23,13 @@ class Dataset(TimestampedModel):
 
     class Meta:
         indexes = ((("project", "name"), False),)
+
+    @classmethod
+    def listed(cls, project_id, limit, offset, q=None):
+        """(one page of the project's datasets, by name then id, those whose name or description
+        holds `q` if given; how many there are in all)."""
+        query = text_match(cls.select().where(cls.project == project_id), q, cls.name, cls.description)
+        return listing(query, limit, offset, cls.name, cls.id)
 
     @property
     def table_name(self):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import peewee
 
-from models.base import BaseModel, utcnow
+from models.base import BaseModel, listing, text_match, utcnow
 from models.db import database
 from models.errors import GroupNameTaken, TokenNotFound, UserNotFound
 
@@ -42,6 +42,13 @@ class User(BaseModel):
         table_name = "app_user"
 
     @classmethod
+    def listed(cls, org_id, limit, offset, q=None):
+        """(one page of the org's users, by name then id, those whose name or email holds `q` if
+        given; how many there are in all)."""
+        query = text_match(cls.select().where(cls.org == org_id), q, cls.name, cls.email)
+        return listing(query, limit, offset, cls.name, cls.id)
+
+    @classmethod
     def in_org(cls, org_id, user_id):
         """A user named in a path: 404 when it is not a member of the caller's org."""
         return cls.get_or_raise(lambda: UserNotFound(f"User {user_id} does not exist."),
@@ -58,6 +65,22 @@ class Group(BaseModel):
     class Meta:
         table_name = "user_group"
         indexes = ((("org", "name"), True),)
+
+    @classmethod
+    def listed(cls, org_id, limit, offset, q=None):
+        """(one page of the org's groups, by name then id, those whose name holds `q` if given;
+        how many there are in all)."""
+        query = text_match(cls.select().where(cls.org == org_id), q, cls.name)
+        return listing(query, limit, offset, cls.name, cls.id)
+
+    @classmethod
+    def named(cls, group_ids):
+        """The groups among `group_ids` (the caller's own), by name: id and name only."""
+        return list(cls.select(cls.id, cls.name).where(cls.id.in_(list(group_ids))).order_by(cls.name))
+
+    def users(self):
+        """The group's members, by name then id."""
+        return list(User.select().join(GroupMember).where(GroupMember.group == self.id).order_by(User.name, User.id))
 
     def save_unique(self, **fields):
         """Save with these fields; a name another group of the org holds is 409, not an IntegrityError."""
@@ -117,6 +140,11 @@ class ApiToken(BaseModel):
         row = cls.create(user=user, project=project, token_hash=cls.hash(token), prefix=token[:12],
                          created_at=now, expires_at=expires_at)
         return row, token
+
+    @classmethod
+    def listed(cls, user_id, limit, offset):
+        """(one page of the user's tokens of every project, by id; how many there are in all)."""
+        return listing(cls.select().where(cls.user == user_id), limit, offset, cls.id)
 
     @classmethod
     def of_user(cls, user_id, token_id):

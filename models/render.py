@@ -4,9 +4,10 @@ A page's data queries are compiled first, identical ones merged, cached results 
 rest run concurrently on a bounded pool, each on its own connection and under a time budget that
 the database itself enforces. Cached results are keyed by the dataset (id, creation time and
 version) and the compiled SQL with its bound values: a change of rows or of a card's config makes
-a new key, so no process can serve what another has changed. Whole answers are kept too, keyed
-by the render's ETag state (dashboard version, page, parameters, dataset versions), which is read
-from the store on every request.
+a new key, so no process can serve what another has changed. Whole answers are kept too (`kept`),
+keyed by what the handler names: a render's by its ETag, which it derives from the render's state
+(dashboard version, page, parameters, dataset versions), read from the store on every request.
+The answers themselves (their JSON shape, their ETags) are built by the handlers.
 
 Both kinds of entry live in one LRU bounded in bytes (RENDER_CACHE_BYTES), kept as encoded JSON:
 rows as Python objects take several times their JSON size, and bytes have an exact size, so the
@@ -15,7 +16,6 @@ flush everything else. A result holding a non-finite number (a SUM of REALs over
 SQLite) cannot be JSON: its card answers `non_finite_number` and the rest of the page renders.
 """
 
-import hashlib
 import json
 import logging
 import sys
@@ -23,13 +23,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import peewee
 from cachetools import LRUCache
 
 import telemetry
 from models import card_queries, card_types
-from models.content import Card, Page
+from models.content import Card, Dashboard, Page
 from models.datasets import Dataset
 from models.db import Prepared, database, is_sqlite
 from models.errors import DomainError, InvalidQuery, PageNotFound
@@ -52,6 +53,46 @@ class CardError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass(slots=True)
+class RenderState:
+    """What a render of one page depends on, read from the store for each request."""
+
+    dashboard: Dashboard
+    page_number: int
+    params: dict  # the dashboard's parameters with the request's values, resolved
+    cards: list | None  # the page's cards, or None when they were not needed to know its datasets
+    datasets: dict  # the datasets the page's cards read, by id
+
+    def identity(self):
+        """Everything the answer depends on, as JSON-ready values: the dashboard (cards included:
+        every card change bumps its version), the page, the parameters and each dataset read. The
+        creation times tell apart a dashboard or dataset that took the id of a deleted one
+        (SQLite may reuse the highest id) at the same version."""
+        dashboard = self.dashboard
+        return [dashboard.id, dashboard.created_at.isoformat(), dashboard.version, self.page_number, self.params,
+                sorted((d.id, d.created_at.isoformat(), d.version) for d in self.datasets.values())]
+
+
+@dataclass(slots=True)
+class CardOutcome:
+    """One card of a render: its data, or the error it met."""
+
+    card: Card
+    data: object = None
+    error: CardError | None = None
+
+
+@dataclass(slots=True)
+class RenderedPage:
+    state: RenderState
+    cards: list  # a CardOutcome per card, in layout order
+
+    @property
+    def settled(self):
+        """Whether the answer may be kept: no card met an error that may not recur."""
+        return not any(outcome.error is not None and outcome.error.code in TRANSIENT for outcome in self.cards)
 
 
 class QueryTimeout(Exception):
@@ -139,37 +180,34 @@ class Renderer:
         self.page_datasets = ByteCache(max(cache_bytes // 16, 64 * 1024))
 
     def kept(self, kind, key, build):
-        """The answer kept under `kind` and `key` (bytes), or `build()`'s, encoded and kept under
-        the same bound as the render's answers. A key must name everything the answer shows."""
+        """The answer kept under `kind` and `key` (bytes), or the one `build()` makes, encoded:
+        `build()` answers (body, whether it may be kept). Kept answers share the render's bound;
+        a key must name everything the answer shows."""
         key = f"{kind}:{key}"
         payload = self.cache.get(key)
         telemetry.render_cache_lookup(kind, hit=payload is not None)
         if payload is None:
-            payload = encode(build())
-            self.cache.put(key, payload)
-            telemetry.render_cache_bytes(self.cache.bytes)
+            body, keep = build()
+            payload = encode(body)
+            if keep:
+                self.cache.put(key, payload)
+                telemetry.render_cache_bytes(self.cache.bytes)
         return payload
 
-    def render(self, dashboard, page_number, given_params, unchanged=None):
-        """(the answer as JSON bytes, etag), or (None, etag) when `unchanged(etag)` says the
-        client holds the current representation (the handler's If-None-Match comparison)."""
+    def state(self, dashboard, page_number, given_params):
+        """What a render of the page depends on: the parameters resolved, and the datasets its
+        cards read (PageNotFound when there is no such page)."""
         params = resolve_values(dashboard.parameters, given_params)
         cards, dataset_ids = self._page_datasets(dashboard, page_number)
-        datasets = _datasets(dashboard.project_id, dataset_ids)
-        etag = _etag(dashboard, page_number, params, datasets)
-        if unchanged is not None and unchanged(etag):
-            return None, etag
-        payload = self.cache.get("page:" + etag)
-        telemetry.render_cache_lookup("page", hit=payload is not None)
-        if payload is None:
-            if cards is None:
-                cards = _cards_of(dashboard, page_number)
-            body = self._render(dashboard, page_number, params, cards, datasets)
-            payload = encode(body)
-            if not any(card["error"] and card["error"]["code"] in TRANSIENT for card in body["cards"]):
-                self.cache.put("page:" + etag, payload)
-                telemetry.render_cache_bytes(self.cache.bytes)
-        return payload, etag
+        return RenderState(dashboard, page_number, params, cards, _datasets(dashboard.project_id, dataset_ids))
+
+    def run(self, state):
+        """Every card of the page with its data or its error: cached query results taken, the
+        other queries run concurrently under the time budget."""
+        cards = state.cards if state.cards is not None else _cards_of(state.dashboard, state.page_number)
+        plans = [self._plan(card, state.datasets, state.params) for card in cards]
+        results = self._run([ask for plan in plans if isinstance(plan, dict) for ask in plan.values()])
+        return RenderedPage(state, [_rendered(card, plan, results, state.params) for card, plan in zip(cards, plans)])
 
     def _page_datasets(self, dashboard, page_number):
         """(the page's cards, or None when not read; the ids of the datasets they read).
@@ -187,15 +225,6 @@ class Renderer:
                       if isinstance(i, int)})
         self.page_datasets.put(key, encode(ids))
         return cards, ids
-
-    def _render(self, dashboard, page_number, params, cards, datasets):
-        plans = [self._plan(card, datasets, params) for card in cards]
-        results = self._run([ask for plan in plans if isinstance(plan, dict) for ask in plan.values()])
-        return {
-            "dashboard": {"id": dashboard.id, "name": dashboard.name, "parameters": params},
-            "page": page_number,
-            "cards": [_rendered(card, plan, results, params) for card, plan in zip(cards, plans)],
-        }
 
     def _plan(self, card, datasets, params):
         """{name: (cache key, compiled query, count?)} for the card, or the CardError it meets."""
@@ -277,15 +306,6 @@ _DATASETS = Prepared(lambda project_id, *ids, shape: Dataset.select().where(
     Dataset.id.in_(list(ids)) & (Dataset.project == project_id)))
 
 
-def _etag(dashboard, page_number, params, datasets):
-    """Changes when the dashboard (cards included: every card change bumps its version), the
-    page, the parameters or any dataset does. The creation time tells apart a dashboard that
-    took the id of a deleted one (SQLite may reuse the highest id) at the same version."""
-    state = [dashboard.id, dashboard.created_at.isoformat(), dashboard.version, page_number, params,
-             sorted((d.id, d.created_at.isoformat(), d.version) for d in datasets.values())]
-    return 'W/"' + hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:32] + '"'
-
-
 def _outcome(future):
     if not future.done():
         return CardError("query_timeout", "The card's query took longer than its time budget.")
@@ -302,17 +322,13 @@ def _outcome(future):
 
 
 def _rendered(card, plan, results, params):
-    entry = {"card_id": card.id, "card_type": card.card_type, "data": None, "error": None}
     if isinstance(plan, CardError):
-        entry["error"] = {"code": plan.code, "message": plan.message}
-        return entry
+        return CardOutcome(card, error=plan)
     answers = {name: results[key] for name, (key, _, _) in plan.items()}
     failed = next((a for a in answers.values() if isinstance(a, CardError)), None)
     if failed:
-        entry["error"] = {"code": failed.code, "message": failed.message}
-    else:
-        entry["data"] = card_queries.data(card.card_type, card.config, answers, params)
-    return entry
+        return CardOutcome(card, error=failed)
+    return CardOutcome(card, data=card_queries.data(card.card_type, card.config, answers, params))
 
 
 @contextmanager

@@ -215,14 +215,12 @@ def test_referenced_names(card_type, config, expected):
 
 def test_palette_lists_every_type_with_a_size_that_fits_the_grid():
     entries = palette()
-    assert [entry["card_type"] for entry in entries] == list(CARD_TYPES)
+    assert [entry.card_type for entry in entries] == list(CARD_TYPES)
     assert len(CARD_TYPES) == 7
     for entry in entries:
-        size = entry["default_size"]
-        assert size == DEFAULT_SIZES[entry["card_type"]]._asdict()
-        check_bounds(Rect(None, 0, 0, size["w"], size["h"]))
-        assert entry["schema"] == raw_schema(entry["card_type"])
-        assert entry["title"] == entry["schema"]["title"]
+        assert entry.default_size == DEFAULT_SIZES[entry.card_type]
+        check_bounds(Rect(None, 0, 0, entry.default_size.w, entry.default_size.h))
+        assert entry.schema == raw_schema(entry.card_type)
 
 
 def test_the_palette_is_served_as_a_page_in_enum_order(world):
@@ -236,6 +234,6 @@ def test_the_palette_is_served_as_a_page_in_enum_order(world):
 
 
 def test_palette_hands_out_copies():
-    palette()[0]["schema"]["properties"].clear()
+    palette()[0].schema["properties"].clear()
     schema("text")["required"].append("nothing")
-    assert palette()[0]["schema"] == raw_schema(CARD_TYPES[0])
+    assert palette()[0].schema == raw_schema(CARD_TYPES[0])

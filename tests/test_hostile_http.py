@@ -115,7 +115,7 @@ def test_unknown_body_fields_in_bulk_stay_small(editor):
 
 
 def test_response_with_a_non_finite_number_is_a_logged_500(editor, monkeypatch, caplog):
-    monkeypatch.setattr("handlers.me.sorted", lambda values: [float("nan")], raising=False)
+    monkeypatch.setattr("handlers.serializers.sorted", lambda values: [float("nan")], raising=False)
     response = editor.get("/me")
     problem(response, 500, "internal_error")
     assert response.headers["cache-control"] == "no-store"
@@ -290,14 +290,14 @@ def test_long_running_handlers_leave_the_lanes_free(world, app, monkeypatch):
     headers = {"Authorization": f"Bearer {client.token}"}
     dashboard = client.post("/dashboards", json={"name": "Slow cards"}).json()
     many = Settings().request_threads * 2 + 1
-    render, release, started, events = render_module().Renderer.render, threading.Event(), threading.Semaphore(0), []
+    state, release, started, events = render_module().Renderer.state, threading.Event(), threading.Semaphore(0), []
 
-    def held_render(self, *args, **kwargs):
+    def held_render(self, *args, **kwargs):  # a render's first read of the store, held
         started.release()
         release.wait(timeout=30)
-        return render(self, *args, **kwargs)
+        return state(self, *args, **kwargs)
 
-    monkeypatch.setattr(render_module().Renderer, "render", held_render)
+    monkeypatch.setattr(render_module().Renderer, "state", held_render)
 
     async def scenario():
         transport = httpx.ASGITransport(app=app)
