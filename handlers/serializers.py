@@ -167,8 +167,8 @@ def dashboard_detail(row: Dashboard, contents: Contents) -> DashboardDetailBody:
     return {
         **dashboard(row),
         "pages": [{"page_number": position, "name": name} for _, position, name in contents.pages],
-        "cards": [_card_of(card_id, card_type, config, numbers[page_id], *rest)
-                  for card_id, card_type, config, page_id, *rest in contents.cards],
+        "cards": [_card_of(card_id, card_type, config, numbers[page_id], x, y, w, h, created_at, updated_at)
+                  for card_id, card_type, config, page_id, x, y, w, h, created_at, updated_at in contents.cards],
         "shares": [_share_of(*row) for row in contents.shares],
     }
 

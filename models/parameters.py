@@ -3,11 +3,13 @@
 import datetime
 import math
 import re
+from collections.abc import Callable
+from typing import Any
 
 from models.errors import InvalidParameter, InvalidParameters
 
 # Python types a JSON value of each parameter type may take (bool is excluded from numbers).
-_FITS = {
+_FITS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -16,7 +18,7 @@ _FITS = {
 }
 
 
-def _is_iso_date(text):
+def _is_iso_date(text: str) -> bool:
     try:
         datetime.date.fromisoformat(text)
     except ValueError:
@@ -24,13 +26,14 @@ def _is_iso_date(text):
     return len(text) == 10
 
 
-def fits(kind, value):
+def fits(kind: str, value: Any) -> bool:
     return _FITS[kind](value)
 
 
-def validate_definitions(definitions):
+def validate_definitions(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Unique names, and defaults that fit their type (a list of them for `multiple`)."""
-    errors, seen = [], set()
+    errors: list[dict[str, str]] = []
+    seen = set()
     for index, definition in enumerate(definitions):
         name = definition["name"]
         if name in seen:
@@ -53,11 +56,11 @@ def validate_definitions(definitions):
     return [_normalized(d) for d in definitions]
 
 
-def _normalized(definition):
+def _normalized(definition: dict[str, Any]) -> dict[str, Any]:
     return {"multiple": False, "required": False, **definition}
 
 
-def _parse(kind, text):
+def _parse(kind: str, text: str) -> Any:
     """A query-string value as its declared type, or ValueError."""
     if kind == "string":
         return text
@@ -79,7 +82,7 @@ def _parse(kind, text):
     return text
 
 
-def resolve_values(definitions, given):
+def resolve_values(definitions: list[dict[str, Any]], given: dict[str, list[str]]) -> dict[str, Any]:
     """Typed values for every defined parameter, from `given` ({name: [raw strings]}).
 
     Unknown names, values that do not fit, a single-valued parameter given twice and a required
@@ -101,7 +104,7 @@ def resolve_values(definitions, given):
     return values
 
 
-def _value(definition, raw):
+def _value(definition: dict[str, Any], raw: list[str] | None) -> Any:
     if not raw:
         value = definition.get("default")
         if definition.get("required") and value in (None, []):
