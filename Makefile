@@ -47,9 +47,12 @@ lint-spec: node_modules/.package-lock.json
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint openapi.yaml
 	node_modules/.bin/spectral lint --fail-severity warn openapi.yaml
 
-# The Python code's own checks, a few seconds: mypy's types over handlers/ and models/ (every
-# function annotated; [tool.mypy] in pyproject.toml).
+# The Python code's own checks, a few seconds: ruff's lint rules and its formatter over every
+# module ([tool.ruff] in pyproject.toml; `ruff format .` applies it), and mypy's types over
+# handlers/ and models/, every function annotated ([tool.mypy]).
 lint-python: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # The card config schemas (card_schemas/*.json, JSON Schema 2020-12) copied into openapi.yaml's

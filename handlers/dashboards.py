@@ -68,7 +68,7 @@ def duplicate_dashboard(user: Principal, dashboard_id: int, body: dict[str, Any]
     source = dashboard_for(user, dashboard_id)
     require_create_content(user)
     body = body or {}
-    collection_id = body["collection_id"] if "collection_id" in body else source.collection_id
+    collection_id = body.get("collection_id", source.collection_id)
     collection = Collection.referenced(user.project_id, collection_id, "collection_id")
     row = duplicate(source, user.user_id, body.get("name"), collection)
     return located(_detail(row), f"/dashboards/{row.id}", ETag=etag(row.version))

@@ -4,7 +4,8 @@ from connexion import NoContent
 
 from handlers import serializers
 from handlers.common import Answer, located
-from models.access import Principal, delete_group as delete_with_grants, group_for, require_admin
+from models.access import Principal, group_for, require_admin
+from models.access import delete_group as delete_with_grants
 from models.identity import Group, GroupMember, User
 
 

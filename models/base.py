@@ -1,11 +1,10 @@
 """The base model every table derives from, bound through the database proxy."""
 
-from collections.abc import Callable
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Self, TypeVar
-
 import functools
 import operator
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self, TypeVar
 
 import peewee
 
@@ -17,7 +16,7 @@ Row = TypeVar("Row", bound=peewee.Model)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def text_match(query: Query, q: str | None, *fields: peewee.Field) -> Query:

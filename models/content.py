@@ -9,7 +9,11 @@ import peewee
 from models.base import BaseModel, TimestampedModel, listing, utcnow
 from models.db import JSONField, Prepared
 from models.errors import (
-    CollectionCycle, CollectionNotEmpty, CollectionNotFound, InvalidReference, PreconditionFailed,
+    CollectionCycle,
+    CollectionNotEmpty,
+    CollectionNotFound,
+    InvalidReference,
+    PreconditionFailed,
     PublicDashboardNotFound,
     ShareNotFound,
 )

@@ -14,18 +14,18 @@ import io
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Any, TextIO
+from typing import Any
 
 import peewee
 
 from models.base import utcnow
 from models.datasets import COLUMN_TYPES, Dataset
-from models.identity import Project
 from models.db import database, is_sqlite, write_transaction
 from models.errors import InvalidColumns, InvalidRequest, InvalidRows
+from models.identity import Project
 
 MAX_NAME_LENGTH = 255
 MAX_ERRORS = 20
@@ -162,7 +162,7 @@ def _coerce_datetime(value: Any) -> datetime:
     if not isinstance(value, datetime):
         raise ValueError("expected an ISO 8601 datetime")
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 

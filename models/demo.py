@@ -5,8 +5,8 @@ import random
 
 from models.cards import add_card
 from models.content import Collection, Dashboard
-from models.datasets import Dataset
 from models.dataset_tables import append_rows, create_dataset
+from models.datasets import Dataset
 from models.identity import ApiToken, Org, Project, User
 from models.pages import add_page
 

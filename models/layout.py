@@ -12,7 +12,14 @@ from models.base import utcnow
 from models.content import Card, Dashboard, Page
 from models.errors import InvalidLayout
 from models.grid import (
-    MAX_CONFLICTS, Rect, bounds_errors, check_bounds, first_free_spot, overlap_conflict, overlap_summary, overlaps,
+    MAX_CONFLICTS,
+    Rect,
+    bounds_errors,
+    check_bounds,
+    first_free_spot,
+    overlap_conflict,
+    overlap_summary,
+    overlaps,
 )
 
 GEOMETRY = ("x", "y", "w", "h")

@@ -24,8 +24,8 @@ from jsonschema.validators import validator_for
 
 from models.cards import add_card
 from models.content import Collection, Dashboard, Page
-from models.datasets import Dataset
 from models.dataset_tables import pointer
+from models.datasets import Dataset
 from models.errors import TemplateIncompatible, TemplateNotFound
 from models.pages import add_page
 from models.parameters import validate_definitions

@@ -3,11 +3,18 @@
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema.validators import validator_for
 
 from models.card_types import (
-    CARD_TYPES, DEFAULT_SIZES, SCHEMA_DIR, palette, referenced_names, schema, validate_config,
+    CARD_TYPES,
+    DEFAULT_SIZES,
+    SCHEMA_DIR,
+    palette,
+    referenced_names,
+    schema,
+    validate_config,
 )
 from models.errors import InvalidCardConfig
 from models.grid import Rect, check_bounds

@@ -25,7 +25,7 @@ def post_raw(client, path, text):
 
 
 def dashboard_with_default(literal):
-    return ('{"name": "d", "parameters": [{"name": "p", "type": "number", "default": %s}]}' % literal)
+    return '{"name": "d", "parameters": [{"name": "p", "type": "number", "default": ' + literal + "}]}"
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e309", "-1e309"])
@@ -39,8 +39,8 @@ def test_non_finite_parameter_default_is_refused_and_nothing_stored(editor, lite
 
 
 def test_non_finite_values_are_named_one_by_one(editor):
-    text = ('{"name": "s", "columns": %s, "rows": [["2026-01-01", 1.5], ["2026-01-02", NaN], '
-            '{"day": "2026-01-03", "amount": -Infinity}]}' % json.dumps(COLUMNS))
+    text = ('{"name": "s", "columns": ' + json.dumps(COLUMNS) + ', "rows": [["2026-01-01", 1.5], '
+            '["2026-01-02", NaN], {"day": "2026-01-03", "amount": -Infinity}]}')
     body = problem(post_raw(editor, "/datasets", text), 400, "invalid_request")
     assert [e["path"] for e in body["errors"]] == ["/rows/1/1", "/rows/2/amount"]
     assert editor.get("/datasets").json()["total"] == 0

@@ -319,7 +319,6 @@ def test_good_image_urls_are_kept(board, url_value):
 
 def test_a_token_with_a_lifetime_shows_when_it_expires_and_is_refused_after(world):
     from models.identity import ApiToken
-
     from tests.conftest import ApiClient
 
     _, client = world.user()
@@ -360,7 +359,6 @@ def test_a_bad_lifetime_is_400_and_issues_nothing(world, body):
 
 def test_create_token_takes_a_lifetime_on_the_command_line(cli, world, http):
     from models.identity import ApiToken, User
-
     from tests.conftest import ApiClient
 
     user = User.create(org=world.org(), email="cli@example.com", role="viewer")
@@ -378,10 +376,8 @@ def test_create_token_takes_a_lifetime_on_the_command_line(cli, world, http):
 
 def test_migration_2_adds_the_expiry_to_a_store_from_before_it(cli, database_url, tmp_path):
     """A store whose api_token lacks expires_at (as migration 1 made it before) gains it from `init`."""
-    import peewee
 
     from models import db
-
     from tests.conftest import BACKEND, POSTGRES_URL, _postgres_schema_url
 
     if BACKEND == "sqlite":

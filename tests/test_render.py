@@ -318,9 +318,9 @@ def test_only_the_public_render_is_open():
 
 
 def test_a_query_over_its_time_budget_is_stopped_and_only_its_card_fails(setup):
+    from handlers.render import rendered
     from models.dataset_tables import append_rows
     from models.datasets import Dataset
-    from handlers.render import rendered
     from models.render import Renderer
 
     client, dataset_id, dashboard_id = setup
