@@ -10,7 +10,7 @@ TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 MUTATION_CHILDREN ?= 2
 export DATABASE_URL TEST_POSTGRES_URL
 
-.PHONY: run test lint-spec card-schemas test-sqlite test-postgresql fuzz docs contract bench mutation clean
+.PHONY: run test lint-spec lint-python card-schemas test-sqlite test-postgresql fuzz docs contract bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +39,21 @@ run: $(VENV)/.run-deps
 	$(BIN)/dashboards-api demo
 	$(BIN)/dashboards-api serve --host $(HOST) --port $(PORT)
 
-test: lint-spec test-sqlite test-postgresql
+test: lint-spec lint-python test-sqlite test-postgresql
 
 # Both linters over the spec, with the rules of redocly.yaml and .spectral.yaml: a warning fails
 # as an error does (redocly.yaml extends `recommended-strict`, Spectral runs with --fail-severity warn).
 lint-spec: node_modules/.package-lock.json
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint openapi.yaml
 	node_modules/.bin/spectral lint --fail-severity warn openapi.yaml
+
+# The Python code's own checks, a few seconds: ruff's lint rules and its formatter over every
+# module ([tool.ruff] in pyproject.toml; `ruff format .` applies it), and mypy's types over
+# handlers/ and models/, every function annotated ([tool.mypy]).
+lint-python: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The card config schemas (card_schemas/*.json, JSON Schema 2020-12) copied into openapi.yaml's
 # components as OpenAPI 3.0 schemas, between the two marker lines there; run it after changing a

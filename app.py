@@ -2,7 +2,6 @@
 
 import pathlib
 
-import handlers  # noqa: F401  (first: it quiets a notice Connexion prints at import)
 import connexion
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
@@ -11,6 +10,7 @@ from connexion.utils import get_function_from_name
 from starlette.exceptions import HTTPException
 
 import framework
+import handlers  # noqa: F401  (first: it quiets a notice Connexion prints at import)
 import telemetry
 from config import Settings
 from models import dataset_tables, db, render

@@ -19,7 +19,16 @@ from models.datasets import COLUMN_TYPES
 from models.db import database
 from models.errors import DomainError
 from models.identity import (
-    PERMISSIONS, ROLES, TOKEN_LIFETIME_MAX, TOKEN_LIFETIME_MIN, ApiToken, Group, Org, Project, ProjectPermission, User,
+    PERMISSIONS,
+    ROLES,
+    TOKEN_LIFETIME_MAX,
+    TOKEN_LIFETIME_MIN,
+    ApiToken,
+    Group,
+    Org,
+    Project,
+    ProjectPermission,
+    User,
 )
 
 # uvicorn's `http` setting for `serve`, by import path: each worker process imports it itself.

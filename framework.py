@@ -25,11 +25,11 @@ import inflection
 import yaml
 from anyio.lowlevel import RunVar
 from connexion import NoContent
+from connexion.exceptions import ResolverError
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionResponse
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
-from connexion.exceptions import ResolverError
 from connexion.resolver import Resolution, Resolver
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
@@ -47,8 +47,16 @@ from handlers.security import BearerToken
 from models import db, field_errors
 from models.access import principal_for_token
 from models.errors import (
-    CorsRefused, DomainError, InternalError, InvalidRequest, MethodNotAllowed, NotFound,
-    PayloadTooLarge, PermissionDenied, Unauthenticated, UnsupportedMediaType,
+    CorsRefused,
+    DomainError,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unauthenticated,
+    UnsupportedMediaType,
 )
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

@@ -184,7 +184,8 @@ def metrics_token_info(token):
 
 
 def exposition(caller):
-    """The text exposition (format 0.0.4, which `text/plain` means to Prometheus) of every metric (of every worker), for the caller the scheme let in."""
+    """The text exposition (format 0.0.4, which `text/plain` means to Prometheus) of every metric
+    (of every worker), for the caller the scheme let in."""
     if _metrics_token and caller != "metrics":
         raise Unauthenticated("The metrics token is required.")
     registry = REGISTRY

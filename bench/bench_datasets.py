@@ -113,8 +113,8 @@ def bench_queries(database, backend, dataset, runs):
         HAND_SQL[backend].values(),
     ):
         sql = sql.format(t=f'"{dataset.table_name}"')
-        compiled, direct = best_of(runs, lambda: run_query(dataset, spec),
-                                   lambda: database.execute_sql(sql, params).fetchall())
+        compiled, direct = best_of(runs, lambda spec=spec: run_query(dataset, spec),
+                                   lambda sql=sql, params=params: database.execute_sql(sql, params).fetchall())
         result = run_query(dataset, spec)["rows"]
         print(f"{label:15s} run_query {compiled * 1000:8.1f} ms   hand SQL {direct * 1000:8.1f} ms   "
               f"ratio {compiled / direct:.3f}x   ({len(result)} rows, first {result[0]})")

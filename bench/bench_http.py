@@ -232,7 +232,8 @@ def report(rows, floor_rate):
         if goal:
             kind, target = goal
             met = p50 <= target if kind == "p50<=" else rate >= target
-            verdict = f"{'met' if met else 'MISSED'} ({'p50 <= ' + str(target) + ' ms' if kind == 'p50<=' else str(target) + ' req/s'})"
+            wanted = f"p50 <= {target} ms" if kind == "p50<=" else f"{target} req/s"
+            verdict = f"{'met' if met else 'MISSED'} ({wanted})"
         print(f"{backend:11s} {label:40s} {rate:9.0f} {p50:8.2f} {p99:8.2f} {rate / floor_rate:11.2f}x  {verdict}")
     one = {b: r for b, label, r, *_ in rows if label == "GET one dashboard (20 cards)"}
     two = next((r for b, label, r, *_ in rows if label.startswith("GET one dashboard, serve --workers 2")), None)

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
+from bench_datasets import open_store, write_csv  # noqa: E402
 
 from app import create_app  # noqa: E402
-from bench_datasets import open_store, write_csv  # noqa: E402
 from config import Settings  # noqa: E402
 from models import card_queries, db, render, schema  # noqa: E402
 from models.content import Card, Dashboard, Page  # noqa: E402

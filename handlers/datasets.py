@@ -1,34 +1,35 @@
+from typing import Any
+
 from connexion import NoContent
 
 from handlers import serializers
-from handlers.common import conditional, etag, located, long_running
+from handlers.common import Answer, conditional, etag, located, long_running
 from models import dataset_tables
-from models.access import require_dataset_edit
-from models.base import text_match
+from models.access import Principal, require_dataset_edit
 from models.datasets import Dataset
 
 
-def list_datasets(user, limit, offset, q=None):
-    query = text_match(Dataset.select().where(Dataset.project == user.project_id), q, Dataset.name, Dataset.description)
-    return serializers.page_of(query, serializers.datasets, limit, offset, Dataset.name, Dataset.id)
+def list_datasets(user: Principal, limit: int, offset: int, q: str | None = None) -> Answer:
+    rows, total = Dataset.listed(user.project_id, limit, offset, q)
+    return serializers.paged(serializers.dataset, rows, total, limit, offset)
 
 
-def get_dataset(user, dataset_id, if_none_match=None):
+def get_dataset(user: Principal, dataset_id: int, if_none_match: str | None = None) -> Answer:
     row = Dataset.in_project(user.project_id, dataset_id)
-    return conditional(if_none_match, etag(row.version), lambda: serializers.dataset.dump(row))
+    return conditional(if_none_match, etag(row.version), lambda: serializers.dataset(row))
 
 
 @long_running
-def create_dataset(user, body):
+def create_dataset(user: Principal, body: dict[str, Any]) -> Answer:
     require_dataset_edit(user)
     row = dataset_tables.create_dataset(user.project_id, body["name"], body["columns"], body.get("description", ""))
     if body.get("rows"):
         dataset_tables.append_rows(row, body["rows"])
-    return located(serializers.dataset.dump(row), f"/datasets/{row.id}")
+    return located(serializers.dataset(row), f"/datasets/{row.id}")
 
 
 @long_running
-def delete_dataset(user, dataset_id):
+def delete_dataset(user: Principal, dataset_id: int) -> Answer:
     require_dataset_edit(user)
     row = Dataset.in_project(user.project_id, dataset_id)
     dataset_tables.drop_table(row)
@@ -37,23 +38,23 @@ def delete_dataset(user, dataset_id):
 
 
 @long_running
-def append_rows(user, dataset_id, body):
+def append_rows(user: Principal, dataset_id: int, body: dict[str, Any] | bytes | str) -> Answer:
     require_dataset_edit(user)
     row = Dataset.in_project(user.project_id, dataset_id)
-    # A JSON body arrives validated as {"rows": [...]}; a CSV body as its raw bytes.
+    # A JSON body arrives validated as {"rows": [...]}; a CSV body as its raw bytes (none: {}).
     if isinstance(body, dict) and body:
         appended = dataset_tables.append_rows(row, body["rows"])
     else:
-        appended = dataset_tables.append_rows(row, dataset_tables.csv_body_rows(body, row.columns), named_cells=True)
-    return {"appended": appended, "row_count": row.row_count, "version": row.version}
+        csv = body if isinstance(body, (bytes, str)) else b""
+        appended = dataset_tables.append_rows(row, dataset_tables.csv_body_rows(csv, row.columns), named_cells=True)
+    return serializers.rows_appended(row, appended)
 
 
 @long_running
-def preview_rows(user, dataset_id, limit, offset, if_none_match=None):
+def preview_rows(user: Principal, dataset_id: int, limit: int, offset: int, if_none_match: str | None = None
+                 ) -> Answer:
     """Rows only ever change by an append, which moves the dataset's version: it tags the rows too.
     They are read after the dataset, so an answer is never older than its tag."""
     row = Dataset.in_project(user.project_id, dataset_id)
-    return conditional(if_none_match, etag(row.version), lambda: {
-        **serializers.paged(dataset_tables.preview_rows(row, limit, offset), row.row_count, limit, offset),
-        "columns": serializers.ColumnSchema(many=True).dump(row.columns),
-    })
+    return conditional(if_none_match, etag(row.version), lambda: serializers.row_page(
+        row, dataset_tables.preview_rows(row, limit, offset), limit, offset))

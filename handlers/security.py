@@ -4,6 +4,7 @@ caller on the request's one connection (framework.py), so a request meets the st
 import inspect
 import re
 
+from models.access import Principal
 from models.errors import Unauthenticated
 from models.identity import TOKEN_PREFIX
 
@@ -15,17 +16,17 @@ class BearerToken(str):
     """A token not yet looked up; the handler's wrapper resolves it to the caller (a Principal,
     kept here too, so the request log knows who called) or answers 401."""
 
-    principal = None
+    principal: Principal | None = None
 
     @property
-    def user_id(self):
+    def user_id(self) -> int | None:
         return None if self.principal is None else self.principal.user_id
 
-    def __repr__(self):  # never the secret, in a log or a trace
+    def __repr__(self) -> str:  # never the secret, in a log or a trace
         return f"BearerToken({self[:12]}…)"
 
 
-async def token_info(token):
+async def token_info(token: str) -> dict[str, BearerToken]:
     """Connexion's x-bearerInfoFunc; `sub` becomes the handlers' `user` argument.
 
     No store here: a malformed token is refused at once, a well-formed one is looked up with
@@ -38,4 +39,4 @@ async def token_info(token):
 
 # Connexion asks for this function's signature twice per request; inspect answers at once from
 # __signature__ (it would otherwise rebuild it each time: a few percent of a dashboard read).
-token_info.__signature__ = inspect.signature(token_info)
+token_info.__signature__ = inspect.signature(token_info)  # type: ignore[attr-defined]

@@ -1,19 +1,29 @@
-"""How each resource is shown: one schema per resource, used by every handler.
+"""Every answer body of the API, one shape per resource, each a plain function of what the models
+loaded: a row, a model object, a tuple of a prepared query. Nothing here reads the store; the
+handlers hand in what `models/` read, and turn the bodies into responses (status, ETag).
 
-The resources every read answers (dashboards with their pages, cards and shares, collections)
-are plain functions: marshmallow's per-field machinery was a sixth of the CPU of GET one
-dashboard (README, performance). The others stay marshmallow schemas.
+Plain functions rather than a schema library: marshmallow's per-field machinery was a sixth of the
+CPU of GET one dashboard (README, performance). Each shape is a TypedDict named after its schema
+in openapi.yaml, so the type checker holds every function to its shape.
 """
 
-from marshmallow import Schema, fields
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypedDict, TypeVar
 
-from models import render
-from models.content import Card, Page, Share
-from models.db import Prepared
-from models.identity import GroupMember, User
+from models.access import Principal
+from models.card_types import CardTypeEntry
+from models.content import Card, Collection, Contents, Dashboard, Page, Share
+from models.datasets import Dataset
+from models.identity import ApiToken, Group, User
+from models.render import CardOutcome, RenderedPage
+from models.templates import Template
+
+Row = TypeVar("Row")
+Body = TypeVar("Body")
 
 
-def utc(value):
+def utc(value: datetime | None) -> str | None:
     """Stored as naive UTC; shown as RFC 3339 with its offset (`Z`), to the millisecond."""
     if value is None:
         return None
@@ -22,38 +32,62 @@ def utc(value):
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
-class UTCDateTime(fields.Field):
-    """Stored as naive UTC; shown as RFC 3339 with its offset."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return utc(value)
+# --- lists ---------------------------------------------------------------------------------
 
 
-class Shape:
-    """A resource's shape as a function of its row, with marshmallow's `dump(obj)` and `many`."""
-
-    def __init__(self, show, many=False):
-        self.show, self.many = show, many
-
-    def dump(self, rows):
-        return [self.show(row) for row in rows] if self.many else self.show(rows)
+class Paged(TypedDict, Generic[Body]):
+    items: list[Body]
+    total: int
+    limit: int
+    offset: int
 
 
-class Timestamps(Schema):
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+def paged(show: Callable[[Row], Body], rows: Iterable[Row], total: int, limit: int, offset: int) -> Paged[Body]:
+    """One page of a list answer: each row shown, and how many rows there are in all."""
+    return {"items": [show(row) for row in rows], "total": total, "limit": limit, "offset": offset}
 
 
-def _collection(row):
+def window(show: Callable[[Row], Body], rows: Sequence[Row], limit: int, offset: int) -> Paged[Body]:
+    """One page of a list held in memory (the palette, the templates), in its own order."""
+    return paged(show, rows[offset:offset + limit], len(rows), limit, offset)
+
+
+# --- collections and dashboards -------------------------------------------------------------
+
+
+class CollectionBody(TypedDict):
+    id: int
+    name: str
+    description: str
+    parent_id: int | None
+    created_at: str | None
+    updated_at: str | None
+
+
+def collection(row: Collection) -> CollectionBody:
     return {"id": row.id, "name": row.name, "description": row.description, "parent_id": row.parent_id,
             "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
 
 
-def _dashboard(row):
+class DashboardBody(TypedDict):
+    id: int
+    name: str
+    description: str
+    collection_id: int | None
+    parameters: list[dict[str, Any]]
+    default_audience: str
+    public_slug: str | None
+    owner_id: int
+    version: int
+    created_at: str | None
+    updated_at: str | None
+
+
+def dashboard(row: Dashboard) -> DashboardBody:
     return dashboard_of(row.__data__)
 
 
-def dashboard_of(data):
+def dashboard_of(data: Mapping[str, Any]) -> DashboardBody:
     """A dashboard from its fields by name (a row's `__data__`, or a row of a `.dicts()` query);
     a nullable field a new row was not given is absent from `__data__`."""
     return {"id": data["id"], "name": data["name"], "description": data["description"],
@@ -63,178 +97,356 @@ def dashboard_of(data):
             "created_at": utc(data["created_at"]), "updated_at": utc(data["updated_at"])}
 
 
-class ColumnSchema(Schema):
-    name = fields.Str()
-    type = fields.Str()
+class PageBody(TypedDict):
+    page_number: int
+    name: str
 
 
-class DatasetSchema(Timestamps):
-    id = fields.Int()
-    name = fields.Str()
-    description = fields.Str()
-    columns = fields.List(fields.Nested(ColumnSchema))
-    row_count = fields.Int()
-    version = fields.Int()
-
-
-def _page(row):
+def page(row: Page) -> PageBody:
     return {"page_number": row.position, "name": row.name}
 
 
-def _card(row):
-    """A card; `row.page_number` is set by whoever loaded it."""
-    return _card_of(row.id, row.card_type, row.config, row.page_number, row.x, row.y, row.w, row.h,
+class LayoutBody(TypedDict):
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+class CardBody(TypedDict):
+    id: int
+    card_type: str
+    config: dict[str, Any]
+    page: int
+    layout: LayoutBody
+    created_at: str | None
+    updated_at: str | None
+
+
+def card(row: Card) -> CardBody:
+    """One card, loaded with its page (for its number)."""
+    return _card_of(row.id, row.card_type, row.config, row.page.position, row.x, row.y, row.w, row.h,
                     row.created_at, row.updated_at)
 
 
-def _card_of(card_id, card_type, config, page_number, x, y, w, h, created_at, updated_at):
+def _card_of(card_id: int, card_type: str, config: dict[str, Any], page_number: int, x: int, y: int, w: int, h: int,
+             created_at: datetime, updated_at: datetime) -> CardBody:
     return {"id": card_id, "card_type": card_type, "config": config, "page": page_number,
             "layout": {"x": x, "y": y, "w": w, "h": h}, "created_at": utc(created_at), "updated_at": utc(updated_at)}
 
 
-def _share(row):
+class ShareBody(TypedDict):
+    id: int
+    subject_type: str
+    subject_id: int
+    access_level: str
+    created_at: str | None
+    updated_at: str | None
+
+
+def share(row: Share) -> ShareBody:
     return _share_of(row.id, row.subject_type, row.subject_id, row.access_level, row.created_at, row.updated_at)
 
 
-def _share_of(share_id, subject_type, subject_id, access_level, created_at, updated_at):
+def _share_of(share_id: int, subject_type: str, subject_id: int, access_level: str, created_at: datetime,
+              updated_at: datetime) -> ShareBody:
     return {"id": share_id, "subject_type": subject_type, "subject_id": subject_id, "access_level": access_level,
             "created_at": utc(created_at), "updated_at": utc(updated_at)}
 
 
-class UserSchema(Schema):
-    id = fields.Int()
-    email = fields.Str()
-    name = fields.Str()
+class DashboardDetailBody(DashboardBody):
+    pages: list[PageBody]
+    cards: list[CardBody]
+    shares: list[ShareBody]
 
 
-class GroupSchema(Timestamps):
-    id = fields.Int()
-    name = fields.Str()
-    description = fields.Str()
-
-
-class TokenSchema(Schema):
-    """A token as its owner may see it again: never the token itself, which is shown once."""
-
-    id = fields.Int()
-    prefix = fields.Str()
-    project_id = fields.Int()
-    created_at = UTCDateTime()
-    expires_at = UTCDateTime()
-    current = fields.Method("_is_current")
-
-    def __init__(self, current_token_id=None, **kwargs):
-        super().__init__(**kwargs)
-        self.current_token_id = current_token_id
-
-    def _is_current(self, row):
-        return row.id == self.current_token_id
-
-
-def _placement(card):
-    return {"card_id": card.id, "page": card.page.position, "x": card.x, "y": card.y, "w": card.w, "h": card.h}
-
-
-collection = Shape(_collection)
-collections = Shape(_collection, many=True)
-dashboard = Shape(_dashboard)
-dashboards = Shape(_dashboard, many=True)
-dataset = DatasetSchema()
-datasets = DatasetSchema(many=True)
-page = Shape(_page)
-pages = Shape(_page, many=True)
-card_schema = Shape(_card)
-cards = Shape(_card, many=True)
-share = Shape(_share)
-placements = Shape(_placement, many=True)
-shares = Shape(_share, many=True)
-users = UserSchema(many=True)
-group = GroupSchema()
-groups = GroupSchema(many=True)
-
-
-def tokens(principal, many=True):
-    """Tokens marked `current` when they are the one this request came with."""
-    return TokenSchema(current_token_id=principal.token_id, many=many)
-
-
-def group_detail(row):
-    """The group with its members, ordered by name."""
-    member_rows = User.select().join(GroupMember).where(GroupMember.group == row.id).order_by(User.name, User.id)
-    return {**group.dump(row), "members": users.dump(member_rows)}
-
-
-def my_permissions(reasons):
-    """What the caller may do on a dashboard, and which layers grant each right."""
-    return {**{right: bool(layers) for right, layers in reasons.items()}, "reasons": reasons}
-
-
-# What a dashboard holds, as plain rows in the order the answer shows them: every write of a
-# dashboard answers it, and GET one dashboard once per version, so their SQL is prepared once and
-# no model object is built.
-_PAGES_OF = Prepared(lambda dashboard_id: Page.select(Page.id, Page.position, Page.name)
-                     .where(Page.dashboard == dashboard_id).order_by(Page.position).tuples())
-_CARDS_OF = Prepared(lambda dashboard_id: Card.select(
-    Card.id, Card.card_type, Card.config, Card.page, Card.x, Card.y, Card.w, Card.h, Card.created_at, Card.updated_at,
-).where(Card.dashboard == dashboard_id).order_by(Card.id).tuples())
-_SHARES_OF = Prepared(lambda dashboard_id: Share.select(
-    Share.id, Share.subject_type, Share.subject_id, Share.access_level, Share.created_at, Share.updated_at,
-).where(Share.dashboard == dashboard_id).order_by(Share.id).tuples())
-
-
-def dashboard_detail(row):
-    """The dashboard with its pages, cards (with their page number and layout) and shares, read
-    together (one round trip on PostgreSQL)."""
-    page_rows, card_rows, share_rows = Prepared.batch(*((query, (row.id,), None)
-                                                        for query in (_PAGES_OF, _CARDS_OF, _SHARES_OF)))
-    numbers = {page_id: position for page_id, position, _ in page_rows}
+def dashboard_detail(row: Dashboard, contents: Contents) -> DashboardDetailBody:
+    """The dashboard with its pages, cards (with their page number and layout) and shares, from
+    the plain rows `models.content.contents_of` read."""
+    numbers = {page_id: position for page_id, position, _ in contents.pages}
     return {
-        **dashboard.dump(row),
-        "pages": [{"page_number": position, "name": name} for _, position, name in page_rows],
-        "cards": [_card_of(card_id, card_type, config, numbers[page_id], *rest)
-                  for card_id, card_type, config, page_id, *rest in card_rows],
-        "shares": [_share_of(*share) for share in share_rows],
+        **dashboard(row),
+        "pages": [{"page_number": position, "name": name} for _, position, name in contents.pages],
+        "cards": [_card_of(card_id, card_type, config, numbers[page_id], x, y, w, h, created_at, updated_at)
+                  for card_id, card_type, config, page_id, x, y, w, h, created_at, updated_at in contents.cards],
+        "shares": [_share_of(*row) for row in contents.shares],
     }
 
 
-def dashboard_detail_encoded(row):
-    """GET one dashboard's answer as JSON bytes, kept by the dashboard's version (every change of
-    its pages, cards and shares bumps it) and creation time (a store made again reuses ids).
-
-    The contents are read after the row, so an answer kept under a version is never older than
-    it: a write racing the read can only make it newer, and a newer version has a key of its own.
-    """
-    key = f"{row.id}:{row.created_at.isoformat()}:{row.version}"
-    return render.renderer().kept("dashboard", key, lambda: dashboard_detail(row))
+class PlacementBody(TypedDict):
+    card_id: int
+    page: int
+    x: int
+    y: int
+    w: int
+    h: int
 
 
-def card(row):
-    """One card with its page number (`row.page` is loaded already where it was just set)."""
-    row.page_number = row.page.position
-    return card_schema.dump(row)
+class DashboardLayoutBody(TypedDict):
+    dashboard_id: int
+    version: int
+    cards: list[PlacementBody]
 
 
-def layout(dashboard_row, card_rows):
-    """The dashboard's whole layout: each card's page and place, as `apply_moves` loaded them."""
-    return {"dashboard_id": dashboard_row.id, "version": dashboard_row.version, "cards": placements.dump(card_rows)}
+def layout(dashboard_row: Dashboard, card_rows: Iterable[Card]) -> DashboardLayoutBody:
+    """The dashboard's whole layout: each card (loaded with its page) with its page and place."""
+    return {"dashboard_id": dashboard_row.id, "version": dashboard_row.version, "cards": [
+        {"card_id": card.id, "page": card.page.position, "x": card.x, "y": card.y, "w": card.w, "h": card.h}
+        for card in card_rows]}
 
 
-def page_of(query, schema, limit, offset, *order):
-    """One page of a list answer: rows in a stable order, and how many there are in all."""
-    rows = query.order_by(*order).limit(limit).offset(offset)
-    return paged(schema.dump(rows), query.count(), limit, offset)
+class MyPermissionsBody(TypedDict):
+    view: bool
+    comment: bool
+    edit: bool
+    reasons: dict[str, list[str]]
 
 
-def paged(items, total, limit, offset):
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+def my_permissions(reasons: dict[str, list[str]]) -> MyPermissionsBody:
+    """What the caller may do on a dashboard, and which layers grant each right."""
+    return {"view": bool(reasons["view"]), "comment": bool(reasons["comment"]), "edit": bool(reasons["edit"]),
+            "reasons": reasons}
 
 
-def window_of(items, limit, offset):
-    """One page of a list held in memory (the palette, the templates), in its own order."""
-    return paged(items[offset:offset + limit], len(items), limit, offset)
+# --- renders --------------------------------------------------------------------------------
 
 
-def template_summary(tpl):
+class CardErrorBody(TypedDict):
+    code: str
+    message: str
+
+
+class RenderedCardBody(TypedDict):
+    card_id: int
+    card_type: str
+    data: Any
+    error: CardErrorBody | None
+
+
+class RenderedDashboardBody(TypedDict):
+    id: int
+    name: str
+    parameters: dict[str, Any]
+
+
+class RenderBody(TypedDict):
+    dashboard: RenderedDashboardBody
+    page: int
+    cards: list[RenderedCardBody]
+
+
+def render(rendered: RenderedPage) -> RenderBody:
+    """A page's render: the dashboard with its resolved parameters, and each card's data or error."""
+    state = rendered.state
+    return {
+        "dashboard": {"id": state.dashboard.id, "name": state.dashboard.name, "parameters": state.params},
+        "page": state.page_number,
+        "cards": [rendered_card(outcome) for outcome in rendered.cards],
+    }
+
+
+def rendered_card(outcome: CardOutcome) -> RenderedCardBody:
+    error = outcome.error
+    return {"card_id": outcome.card.id, "card_type": outcome.card.card_type, "data": outcome.data,
+            "error": None if error is None else {"code": error.code, "message": error.message}}
+
+
+# --- datasets -------------------------------------------------------------------------------
+
+
+class ColumnBody(TypedDict):
+    name: str
+    type: str
+
+
+def column(column: Mapping[str, Any]) -> ColumnBody:
+    """A dataset column as the API shows it: never its SQL identifier (`key`)."""
+    return {"name": column["name"], "type": column["type"]}
+
+
+class DatasetBody(TypedDict):
+    id: int
+    name: str
+    description: str
+    columns: list[ColumnBody]
+    row_count: int
+    version: int
+    created_at: str | None
+    updated_at: str | None
+
+
+def dataset(row: Dataset) -> DatasetBody:
+    return {"id": row.id, "name": row.name, "description": row.description,
+            "columns": [column(c) for c in row.columns], "row_count": row.row_count, "version": row.version,
+            "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+
+
+class RowPageBody(Paged[dict[str, Any]]):
+    columns: list[ColumnBody]
+
+
+def row_page(row: Dataset, rows: list[dict[str, Any]], limit: int, offset: int) -> RowPageBody:
+    """A window of the dataset's rows (each `{column name: value}`, as the model reads them)."""
+    return {"items": rows, "total": row.row_count, "limit": limit, "offset": offset,
+            "columns": [column(c) for c in row.columns]}
+
+
+class RowsAppendedBody(TypedDict):
+    appended: int
+    row_count: int
+    version: int
+
+
+def rows_appended(row: Dataset, appended: int) -> RowsAppendedBody:
+    return {"appended": appended, "row_count": row.row_count, "version": row.version}
+
+
+# --- identity -------------------------------------------------------------------------------
+
+
+class UserBody(TypedDict):
+    id: int
+    email: str
+    name: str
+
+
+def user(row: User) -> UserBody:
+    return {"id": row.id, "email": row.email, "name": row.name}
+
+
+class GroupBody(TypedDict):
+    id: int
+    name: str
+    description: str
+    created_at: str | None
+    updated_at: str | None
+
+
+def group(row: Group) -> GroupBody:
+    return {"id": row.id, "name": row.name, "description": row.description,
+            "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+
+
+class GroupDetailBody(GroupBody):
+    members: list[UserBody]
+
+
+def group_detail(row: Group, members: Iterable[User]) -> GroupDetailBody:
+    """The group with its members (as `Group.users` reads them: by name)."""
+    return {**group(row), "members": [user(member) for member in members]}
+
+
+class TokenBody(TypedDict):
+    id: int
+    prefix: str
+    project_id: int
+    created_at: str | None
+    expires_at: str | None
+    current: bool
+
+
+def token(row: ApiToken, current_token_id: int | None) -> TokenBody:
+    """A token as its owner may see it again: never the token itself, which is shown once;
+    `current` when it is the one the request came with."""
+    return {"id": row.id, "prefix": row.prefix, "project_id": row.project_id, "created_at": utc(row.created_at),
+            "expires_at": utc(row.expires_at), "current": row.id == current_token_id}
+
+
+class NewTokenBody(TokenBody):
+    token: str
+
+
+def new_token(row: ApiToken, secret: str, current_token_id: int | None) -> NewTokenBody:
+    """A token just issued: the only answer that shows the token itself."""
+    return {**token(row, current_token_id), "token": secret}
+
+
+class NamedRefBody(TypedDict):
+    id: int
+    name: str
+
+
+class MeBody(TypedDict):
+    user: UserBody
+    org: NamedRefBody
+    project: NamedRefBody
+    role: str
+    permissions: list[str]
+    groups: list[NamedRefBody]
+
+
+def me(principal: Principal, groups: Iterable[Group]) -> MeBody:
+    """The caller, its org, project, role and permissions, and its groups (`Group.named`)."""
+    return {
+        "user": {"id": principal.user_id, "email": principal.email, "name": principal.name},
+        "org": {"id": principal.org_id, "name": principal.org_name},
+        "project": {"id": principal.project_id, "name": principal.project_name},
+        "role": principal.role,
+        "permissions": sorted(principal.permissions),
+        "groups": [{"id": g.id, "name": g.name} for g in groups],
+    }
+
+
+# --- the palette and templates --------------------------------------------------------------
+
+
+class SizeBody(TypedDict):
+    w: int
+    h: int
+
+
+class CardTypeBody(TypedDict):
+    card_type: str
+    title: str
+    description: str
+    schema: dict[str, Any]
+    default_size: SizeBody
+
+
+def card_type(entry: CardTypeEntry) -> CardTypeBody:
+    """A card type with its config's JSON Schema, whose title and description it repeats."""
+    schema = entry.schema
+    return {"card_type": entry.card_type, "title": schema["title"], "description": schema["description"],
+            "schema": schema, "default_size": {"w": entry.default_size.w, "h": entry.default_size.h}}
+
+
+class TemplateRoleBody(TypedDict):
+    role: str
+    kind: str
+    types: list[str]
+    requirement: str
+    description: str
+
+
+class TemplateParameterBody(TypedDict):
+    name: str
+    type: str | None
+    type_of_role: str | None
+    multiple: bool
+
+
+class TemplateTileBody(TypedDict):
+    title: str
+    card_type: str
+    layout: LayoutBody
+
+
+class TemplatePageBody(TypedDict):
+    name: str
+    tiles: list[TemplateTileBody]
+
+
+class TemplateBody(TypedDict):
+    id: str
+    name: str
+    description: str
+    requirements: list[str]
+    roles: list[TemplateRoleBody]
+    parameters: list[TemplateParameterBody]
+    pages: list[TemplatePageBody]
+
+
+def template(tpl: Template) -> TemplateBody:
     """A template as the list shows it: what it needs of a dataset, its parameters and its tiles."""
     return {
         "id": tpl.id,
@@ -245,14 +457,38 @@ def template_summary(tpl):
                    "requirement": role.requirement, "description": role.description} for role in tpl.roles],
         "parameters": [_template_parameter(parameter) for parameter in tpl.parameters],
         "pages": [{"name": page["name"], "tiles": [
-            {"title": card["title"], "card_type": card["card_type"], "layout": dict(card["layout"])}
+            {"title": card["title"], "card_type": card["card_type"], "layout": _layout(card["layout"])}
             for card in page["cards"]]} for page in tpl.pages],
     }
 
 
-def _template_parameter(parameter):
+def _layout(layout: Mapping[str, int]) -> LayoutBody:
+    return {"x": layout["x"], "y": layout["y"], "w": layout["w"], "h": layout["h"]}
+
+
+def _template_parameter(parameter: Mapping[str, Any]) -> TemplateParameterBody:
     """A parameter whose type follows a bound column says which role's (`type` is then null)."""
     kind = parameter["type"]
     return {"name": parameter["name"], "type": kind if isinstance(kind, str) else None,
             "type_of_role": kind["$type"] if isinstance(kind, dict) else None,
             "multiple": parameter.get("multiple", False)}
+
+
+# --- the operator's probes ------------------------------------------------------------------
+
+
+class HealthBody(TypedDict):
+    status: str
+
+
+def health() -> HealthBody:
+    return {"status": "ok"}
+
+
+class ReadinessBody(TypedDict):
+    status: str
+    schema_version: int
+
+
+def readiness(schema_version: int) -> ReadinessBody:
+    return {"status": "ready", "schema_version": schema_version}

@@ -1,8 +1,9 @@
 from handlers import serializers
-from models.base import text_match
+from handlers.common import Answer
+from models.access import Principal
 from models.identity import User
 
 
-def list_users(user, limit, offset, q=None):
-    query = text_match(User.select().where(User.org == user.org_id), q, User.name, User.email)
-    return serializers.page_of(query, serializers.users, limit, offset, User.name, User.id)
+def list_users(user: Principal, limit: int, offset: int, q: str | None = None) -> Answer:
+    rows, total = User.listed(user.org_id, limit, offset, q)
+    return serializers.paged(serializers.user, rows, total, limit, offset)

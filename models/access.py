@@ -4,8 +4,11 @@ Every handler asks this module; nothing else decides access. The list filter is 
 condition, so a page of dashboards costs one query whatever the caller's grants.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+import peewee
 from peewee import Cast, fn
 
 from models.base import like_pattern, text_condition, utcnow
@@ -23,9 +26,9 @@ class Rule:
     """What, besides org role admin and ownership (which grant everything), grants one right."""
 
     audience: bool  # an `org` or `public` default audience
-    levels: frozenset  # share grant levels, to the user or one of its groups
-    permissions: frozenset  # project permissions
-    roles: tuple  # legacy org roles below admin
+    levels: frozenset[str]  # share grant levels, to the user or one of its groups
+    permissions: frozenset[str]  # project permissions
+    roles: tuple[str, ...]  # legacy org roles below admin
 
 
 RULES = {
@@ -47,20 +50,20 @@ class Principal:
     org_name: str
     project_id: int
     project_name: str
-    group_ids: frozenset
-    permissions: frozenset
+    group_ids: frozenset[int]
+    permissions: frozenset[str]
     token_id: int | None = None  # the token of this request, so a token list can mark it
 
     @property
-    def is_admin(self):
+    def is_admin(self) -> bool:
         return self.role == "admin"
 
     @property
-    def is_legacy_editor(self):
+    def is_legacy_editor(self) -> bool:
         return self.role in ("editor", "admin")
 
 
-def _joined(expr):
+def _joined(expr: peewee.Node) -> peewee.Function:
     """The values of `expr` over a subquery's rows as one comma-separated text (NULL for none):
     what the caller's groups and permissions, and its grants on a dashboard, travel as, so that
     each lookup is one statement and one row (a pipeline of two cost more than both of them)."""
@@ -69,11 +72,11 @@ def _joined(expr):
     return fn.string_agg(Cast(expr, "text"), ",")
 
 
-def _split(joined, convert=str):
+def _split(joined: str | None, convert: Callable[[str], Any] = str) -> frozenset[Any]:
     return frozenset(convert(value) for value in joined.split(",")) if joined else frozenset()
 
 
-def _token_row(token_hash, now):
+def _token_row(token_hash: str, now: str) -> "peewee.ModelSelect[ApiToken]":
     """The token's row with its user, project and org, and the user's groups and the project
     permissions it holds directly or through them."""
     member = GroupMember.alias()
@@ -94,7 +97,7 @@ def _token_row(token_hash, now):
 _TOKEN = Prepared(_token_row)
 
 
-def principal_for_token(token):
+def principal_for_token(token: str) -> Principal:
     """The caller behind a bearer token, or Unauthenticated (an expired token is as unknown):
     one prepared statement, whose groups and permissions count only when it finds the token."""
     row = _TOKEN.first(ApiToken.hash(token), ApiToken.expires_at.db_value(utcnow()))
@@ -110,28 +113,28 @@ def principal_for_token(token):
     )
 
 
-def may_create_content(principal):
+def may_create_content(principal: Principal) -> bool:
     """Creating dashboards and collections, and changing collections."""
     return principal.is_legacy_editor or "dashboard.edit" in principal.permissions
 
 
-def require_create_content(principal):
+def require_create_content(principal: Principal) -> None:
     if not may_create_content(principal):
         raise PermissionDenied("Creating or changing this needs the editor role or dashboard.edit.")
 
 
-def _grants_reaching(user_id, group_ids):
+def _grants_reaching(user_id: int, group_ids: Iterable[int]) -> peewee.Expression:
     subject = (Share.subject_type == "user") & (Share.subject_id == user_id)
     if group_ids:
         subject |= (Share.subject_type == "group") & Share.subject_id.in_(list(group_ids))
     return subject
 
 
-def _sees_every_dashboard(principal):
+def _sees_every_dashboard(principal: Principal) -> bool:
     return principal.is_admin or bool(principal.permissions & DASHBOARD_PERMISSIONS)
 
 
-def _visible(project_id, user_id, group_ids, every):
+def _visible(project_id: int, user_id: int, group_ids: Iterable[int], every: bool) -> "peewee.ModelSelect[Dashboard]":
     """The dashboards of the project the caller can view (RULES[VIEW] in SQL)."""
     query = Dashboard.select().where(Dashboard.project == project_id)
     if every:
@@ -144,7 +147,8 @@ def _visible(project_id, user_id, group_ids, every):
     )
 
 
-def _listing(project_id, user_id, collection_id, pattern, limit, offset, *group_ids, shape):
+def _listing(project_id: int, user_id: int, collection_id: int | None, pattern: str, limit: int, offset: int,
+             *group_ids: int, shape: tuple[bool, bool, bool, int, str]) -> "peewee.ModelSelect[Dashboard]":
     every, in_collection, matching, _, kind = shape
     query = _visible(project_id, user_id, group_ids, every)
     if in_collection:
@@ -161,7 +165,8 @@ def _listing(project_id, user_id, collection_id, pattern, limit, offset, *group_
 _LISTING = Prepared(_listing)
 
 
-def dashboard_list(principal, limit, offset, collection_id=None, q=None):
+def dashboard_list(principal: Principal, limit: int, offset: int, collection_id: int | None = None,
+                   q: str | None = None) -> tuple[list[dict[str, Any]], int]:
     """(one page of the dashboards the caller can view, ordered by name then id, as dicts of
     their fields; how many there are in all), whatever the caller's grants: on PostgreSQL one
     statement (a page past the end counts with a second), on SQLite, where a statement costs no
@@ -182,30 +187,30 @@ def dashboard_list(principal, limit, offset, collection_id=None, q=None):
     return rows, total
 
 
-def _grant_levels(joined):
+def _grant_levels(joined: str | None) -> dict[str, set[str]]:
     """The levels of the share grants that reach the caller on one dashboard, by subject type
     (`joined`: the `type:level` pairs `_DASHBOARD` reads with the dashboard)."""
-    levels = {"user": set(), "group": set()}
+    levels: dict[str, set[str]] = {"user": set(), "group": set()}
     for grant in _split(joined):
         subject_type, _, level = grant.partition(":")
         levels[subject_type].add(level)
     return levels
 
 
-def reasons_of(principal, dashboard, grants):
+def reasons_of(principal: Principal, dashboard: Dashboard, grants: str | None) -> dict[str, list[str]]:
     """For view, comment and edit, the layers that grant it to the caller (empty: not granted),
     from the caller's grants on this dashboard (`grants`, as `_DASHBOARD` reads them); comment and
     edit need view first.
     """
-    grants = _grant_levels(grants)
+    levels = _grant_levels(grants)
 
-    def layers(rule):
+    def layers(rule: Rule) -> list[str]:
         found = {
             "admin": principal.is_admin,
             "owner": dashboard.owner_id == principal.user_id,
             "audience": rule.audience and dashboard.default_audience in ("org", "public"),
-            "user_grant": bool(grants["user"] & rule.levels),
-            "group_grant": bool(grants["group"] & rule.levels),
+            "user_grant": bool(levels["user"] & rule.levels),
+            "group_grant": bool(levels["group"] & rule.levels),
             "project_permission": bool(principal.permissions & rule.permissions),
             "legacy_role": principal.role in rule.roles,
         }
@@ -217,12 +222,13 @@ def reasons_of(principal, dashboard, grants):
     return reasons
 
 
-def access_of(principal, dashboard, grants):
+def access_of(principal: Principal, dashboard: Dashboard, grants: str | None) -> frozenset[str]:
     """The caller's rights on one dashboard of its project: a set of VIEW, COMMENT, EDIT."""
     return frozenset(right for right, layers in reasons_of(principal, dashboard, grants).items() if layers)
 
 
-def _dashboard_in(dashboard_id, project_id, user_id, *group_ids, shape):
+def _dashboard_in(dashboard_id: int, project_id: int, user_id: int, *group_ids: int, shape: tuple[bool, bool, int]
+                  ) -> "peewee.ModelSelect[Dashboard]":
     """The dashboard of a project with the caller's grants on it (`grants`); `shape`: (row-locked
     for the write that follows (PostgreSQL: SQLite's writers hold the whole store's lock
     already), whether to read the grants, how many groups the caller is in)."""
@@ -237,7 +243,7 @@ def _dashboard_in(dashboard_id, project_id, user_id, *group_ids, shape):
 _DASHBOARD = Prepared(_dashboard_in)
 
 
-def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
+def dashboard_for(principal: Principal, dashboard_id: int, need: str = VIEW, *, lock: bool = False) -> Dashboard:
     """The dashboard if the caller has `need` on it: 404 when it cannot view, 403 when it cannot edit.
 
     The dashboard's row and the caller's grants on it are read together (one round trip on
@@ -246,14 +252,14 @@ def dashboard_for(principal, dashboard_id, need=VIEW, *, lock=False):
     """
     dashboard, grants = _with_grants(principal, dashboard_id, lock=lock, grants=not principal.is_admin)
     rights = access_of(principal, dashboard, grants) if dashboard else frozenset()
-    if VIEW not in rights:
+    if dashboard is None or VIEW not in rights:
         raise DashboardNotFound(f"Dashboard {dashboard_id} does not exist.")
     if need not in rights:
         raise PermissionDenied(f"You may view dashboard {dashboard_id} but not {need} it.")
     return dashboard
 
 
-def permissions_on(principal, dashboard_id):
+def permissions_on(principal: Principal, dashboard_id: int) -> dict[str, list[str]]:
     """For view, comment and edit on a dashboard the caller may view, the layers that grant it
     (404 as `dashboard_for` otherwise); an admin's grants are read too, to be shown."""
     dashboard, grants = _with_grants(principal, dashboard_id, lock=False, grants=True)
@@ -263,7 +269,8 @@ def permissions_on(principal, dashboard_id):
     return reasons
 
 
-def _with_grants(principal, dashboard_id, *, lock, grants):
+def _with_grants(principal: Principal, dashboard_id: int, *, lock: bool, grants: bool
+                 ) -> tuple[Dashboard | None, str | None]:
     """(the dashboard of the caller's project or None, the caller's grants on it: none when
     `grants` is false), one statement."""
     groups = sorted(principal.group_ids)
@@ -271,25 +278,25 @@ def _with_grants(principal, dashboard_id, *, lock, grants):
     data = _DASHBOARD.first(dashboard_id, principal.project_id, principal.user_id, *groups, shape=shape)
     if data is None:
         return None, None
-    grants = data.pop("grants", None)
+    joined = data.pop("grants", None)
     # As peewee's own rows are made (its per-query column mapping cost more than the query).
     dashboard = Dashboard(__no_default__=1, **data)
-    dashboard._dirty.clear()
-    return dashboard, grants
+    dashboard._dirty.clear()  # type: ignore[attr-defined]  # a private member, not in the stubs
+    return dashboard, joined
 
 
-def require_dataset_edit(principal):
+def require_dataset_edit(principal: Principal) -> None:
     """Creating and changing datasets: the legacy editor role or project permission dataset.edit."""
     if not (principal.is_legacy_editor or "dataset.edit" in principal.permissions):
         raise PermissionDenied("Changing datasets needs the editor role or dataset.edit.")
 
 
-def require_admin(principal):
+def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
         raise PermissionDenied("Only org admins may change groups.")
 
 
-def group_for(principal, group_id, *, change=False):
+def group_for(principal: Principal, group_id: int, *, change: bool = False) -> Group:
     """A group of the caller's org (404 otherwise); changing it needs org role admin (403)."""
     group = Group.get_or_raise(lambda: GroupNotFound(f"Group {group_id} does not exist."),
                                (Group.id == group_id) & (Group.org == principal.org_id))
@@ -298,7 +305,7 @@ def group_for(principal, group_id, *, change=False):
     return group
 
 
-def delete_group(group):
+def delete_group(group: Group) -> None:
     """Delete a group with its memberships, its project permissions and its share grants.
 
     The dashboards that lose a grant change, so their versions are bumped (one UPDATE).

@@ -4,7 +4,8 @@ A data card names its queries in the compiler's vocabulary (models/query.py); re
 and hands the results back here. Nothing in this module touches the store.
 """
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 OPTIONS_LIMIT = 200
 
@@ -12,62 +13,66 @@ OPTIONS_LIMIT = 200
 class Ask(NamedTuple):
     """One query of a card: its spec, and whether only the number of result rows is wanted."""
 
-    spec: dict
-    count: bool = False
+    spec: dict[str, Any]
+    count_only: bool = False
+
+
+Config = dict[str, Any]
 
 # Data cards: card type -> the named query specs for a config.
 
 
-def _kpi(config):
+def _kpi(config: Config) -> dict[str, Ask]:
     return {"main": Ask({"metrics": [config["metric"]], "filters": config.get("filters", [])})}
 
 
-def _chart(config):
+def _chart(config: Config) -> dict[str, Ask]:
     dimensions = [config["x"]] + ([{"column": config["series_by"]}] if config.get("series_by") else [])
     spec = {"dimensions": dimensions, "metrics": config["metrics"], "filters": config.get("filters", [])}
     return {"main": Ask({**spec, **_optional(config, "sort", "limit")})}
 
 
-def _table(config):
+def _table(config: Config) -> dict[str, Ask]:
     filters = config.get("filters", [])
+    main: dict[str, Any]
     if config.get("group_by") or config.get("metrics"):
         main = {"dimensions": config.get("group_by", []), "metrics": config.get("metrics", []), "filters": filters}
     else:
         main = {"filters": filters, **_optional(config, "columns")}
-    return {"main": Ask({**main, **_optional(config, "sort", "limit")}), "total": Ask(main, count=True)}
+    return {"main": Ask({**main, **_optional(config, "sort", "limit")}), "total": Ask(main, count_only=True)}
 
 
-def _detail(config):
+def _detail(config: Config) -> dict[str, Ask]:
     return {"main": Ask({"columns": config["fields"], "filters": config.get("filters", []), "limit": 1})}
 
 
-def _filter(config):
+def _filter(config: Config) -> dict[str, Ask]:
     if not config.get("column"):
         return {}
     return {"options": Ask({"dimensions": [{"column": config["column"]}], "limit": OPTIONS_LIMIT})}
 
 
-def _optional(config, *keys):
+def _optional(config: Config, *keys: str) -> dict[str, Any]:
     return {key: config[key] for key in keys if key in config}
 
 
-QUERIES = {"kpi": _kpi, "chart": _chart, "table": _table, "detail": _detail, "filter": _filter}
+QUERIES: dict[str, Callable[[Config], dict[str, Ask]]] = {"kpi": _kpi, "chart": _chart, "table": _table, "detail": _detail, "filter": _filter}
 
 
-def queries(card_type, config):
+def queries(card_type: str, config: Config) -> dict[str, Ask]:
     """{name: Ask} for a data card; {} for one that needs no query."""
     build = QUERIES.get(card_type)
     return build(config) if build else {}
 
 
-def dataset_id(card_type, config):
+def dataset_id(card_type: str, config: Config) -> Any:
     return config.get("dataset_id") if card_type in QUERIES else None
 
 
 # Card type -> its `data` from the query results ({name: {"columns", "rows"}} or a count).
 
 
-def data(card_type, config, results, params):
+def data(card_type: str, config: Config, results: dict[str, Any], params: dict[str, Any]) -> Any:
     if card_type == "text":
         return {"markdown": config["markdown"]}
     if card_type == "image":

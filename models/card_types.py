@@ -7,12 +7,14 @@ first use, and never handed out as the cached objects themselves.
 import copy
 import functools
 import json
-from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
 from jsonschema.validators import extend, validator_for
 
 from models import field_errors
@@ -20,7 +22,11 @@ from models.errors import InvalidCardConfig
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "card_schemas"
 
-Size = namedtuple("Size", "w h")
+
+class Size(NamedTuple):
+    w: int
+    h: int
+
 
 DEFAULT_SIZES = MappingProxyType({
     "text": Size(12, 4),
@@ -40,12 +46,12 @@ _COLUMN_LIST_KEYS = frozenset({"columns", "fields"})
 _PARAMETER_KEYS = frozenset({"param", "parameter"})
 
 
-def _whole_number(_checker, instance):
+def _whole_number(_checker: object, instance: object) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
 @functools.cache
-def _validator(card_type):
+def _validator(card_type: str) -> Validator:
     loaded = json.loads((SCHEMA_DIR / f"{card_type}.json").read_text(encoding="utf-8"))
     cls = validator_for(loaded)
     cls.check_schema(loaded)  # a broken file fails on first use, not with odd config errors
@@ -56,27 +62,23 @@ def _validator(card_type):
     return field_errors.at_fields(strict)(loaded)
 
 
-def schema(card_type):
+def schema(card_type: str) -> dict[str, Any]:
     """A copy of the card type's JSON Schema (callers may change it freely)."""
-    return copy.deepcopy(_known(card_type).schema)
+    return copy.deepcopy(cast(dict[str, Any], _known(card_type).schema))  # a card type's schema is an object
 
 
-def palette():
-    return [_palette_entry(card_type) for card_type in CARD_TYPES]
+class CardTypeEntry(NamedTuple):
+    card_type: str
+    schema: dict[str, Any]
+    default_size: Size
 
 
-def _palette_entry(card_type):
-    card_schema = schema(card_type)
-    return {
-        "card_type": card_type,
-        "title": card_schema["title"],
-        "description": card_schema["description"],
-        "schema": card_schema,
-        "default_size": DEFAULT_SIZES[card_type]._asdict(),
-    }
+def palette() -> list[CardTypeEntry]:
+    """Every card type in enum order, with a copy of its schema and its default size."""
+    return [CardTypeEntry(card_type, schema(card_type), DEFAULT_SIZES[card_type]) for card_type in CARD_TYPES]
 
 
-def validate_config(card_type, config, path="/config"):
+def validate_config(card_type: str, config: Any, path: str = "/config") -> None:
     """Raise InvalidCardConfig listing every way `config` fails its card type's schema.
 
     Paths are JSON Pointers under `path` (the config's place in the request body).
@@ -99,7 +101,7 @@ def validate_config(card_type, config, path="/config"):
         raise InvalidCardConfig(f"The {card_type} card config is invalid.", errors=rule_errors)
 
 
-def _image_rules(config):
+def _image_rules(config: dict[str, Any]) -> list[tuple[list[str], str]]:
     """What the image schema's URL pattern cannot state: a real host and a valid port."""
     try:
         parts = urlsplit(config["url"])
@@ -112,23 +114,23 @@ def _image_rules(config):
 
 
 # Checks a card type's schema cannot state, run once its schema passes: [(path parts, message)].
-_RULES = {"image": _image_rules}
+_RULES: dict[str, Callable[[dict[str, Any]], list[tuple[list[str], str]]]] = {"image": _image_rules}
 
 
-def referenced_names(card_type, config, path="/config"):
+def referenced_names(card_type: str, config: dict[str, Any], path: str = "/config") -> dict[str, Any]:
     """The dataset, columns and dashboard parameters a valid config refers to.
 
     Each column and parameter comes with its JSON Pointer, so that a caller that finds one
     missing can answer `invalid_card_config` at the right place.
     """
     _known(card_type)
-    names = {"dataset_id": config.get("dataset_id"), "columns": [], "parameters": []}
+    names: dict[str, Any] = {"dataset_id": config.get("dataset_id"), "columns": [], "parameters": []}
     for kind, pointer, name in _walk(config, path):
         names[kind].append((pointer, name))
     return names
 
 
-def _walk(node, pointer):
+def _walk(node: Any, pointer: str) -> Iterator[tuple[str, str, str]]:
     if isinstance(node, list):
         for index, item in enumerate(node):
             yield from _walk(item, f"{pointer}/{index}")
@@ -147,7 +149,7 @@ def _walk(node, pointer):
             yield from _walk(value, child)
 
 
-def _known(card_type):
+def _known(card_type: str) -> Validator:
     if card_type not in CARD_TYPES:
         raise InvalidCardConfig(
             f"Unknown card type {card_type!r}.",
@@ -156,22 +158,23 @@ def _known(card_type):
     return _validator(card_type)
 
 
-def _pointer(prefix, parts):
+def _pointer(prefix: str, parts: Iterable[str | int]) -> str:
     escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)
     return "".join([prefix, *(f"/{part}" for part in escaped)])
 
 
-def _sort_key(parts):
+def _sort_key(parts: Sequence[str | int]) -> list[tuple[int, int, str]]:
     """Orders `/metrics/2` before `/metrics/10`: numbers by value, names by text."""
     return [(0, part, "") if isinstance(part, int) else (1, 0, part) for part in parts]
 
 
-def _message(error):
+def _message(error: ValidationError) -> str:
     # A field ruled out by another field is written `{"not": {}, "description": why}`, since
     # jsonschema drops the path of errors from a plain `false` schema.
+    schema = cast(dict[str, Any], error.schema)  # the card schemas' subschemas are all objects
     if error.validator == "not" and error.validator_value == {}:
-        return error.schema.get("description", "is not allowed here.")
+        return str(schema.get("description", "is not allowed here."))
     # A URL's pattern is unreadable in a message; the field's description says what is wanted.
-    if error.validator == "pattern" and error.schema.get("format") == "uri" and "description" in error.schema:
-        return f"does not fit: {error.schema['description']}"
+    if error.validator == "pattern" and schema.get("format") == "uri" and "description" in schema:
+        return f"does not fit: {schema['description']}"
     return error.message

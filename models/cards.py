@@ -1,8 +1,10 @@
 """Cards: configs checked against their card type and the project's data, placed on a page."""
 
+from typing import Any
+
 from models import card_queries
 from models.card_types import DEFAULT_SIZES, referenced_names, validate_config
-from models.content import Card
+from models.content import Card, Dashboard, Page
 from models.datasets import Dataset
 from models.errors import CardNotFound, InvalidCardConfig, InvalidQuery
 from models.layout import free_spot, place
@@ -10,13 +12,16 @@ from models.pages import page_at
 from models.query import compile_query
 
 
-def card_on(dashboard, card_id):
-    """The card of this dashboard: a card of another dashboard is as unknown as a missing one."""
-    return Card.get_or_raise(lambda: CardNotFound(f"Card {card_id} is not on dashboard {dashboard.id}."),
-                             (Card.id == card_id) & (Card.dashboard == dashboard))
+def card_on(dashboard: Dashboard, card_id: int) -> Card:
+    """The card of this dashboard with its page (for its number): a card of another dashboard is
+    as unknown as a missing one."""
+    card = Card.select(Card, Page).join(Page).where((Card.id == card_id) & (Card.dashboard == dashboard)).first()
+    if card is None:
+        raise CardNotFound(f"Card {card_id} is not on dashboard {dashboard.id}.")
+    return card
 
 
-def check_config(dashboard, card_type, config, path="/config"):
+def check_config(dashboard: Dashboard, card_type: str, config: dict[str, Any], path: str = "/config") -> None:
     """The config's schema, then the dataset, columns and parameters it names, all at once."""
     validate_config(card_type, config, path)
     names = referenced_names(card_type, config, path)
@@ -38,22 +43,23 @@ def check_config(dashboard, card_type, config, path="/config"):
         raise InvalidCardConfig(f"The {card_type} card config names what does not exist.", errors=errors)
 
 
-def _sort_errors(card_type, config, dataset, path):
+def _sort_errors(card_type: str, config: dict[str, Any], dataset: Dataset, path: str) -> list[dict[str, str]]:
     """`sort.by` must name an output of the card's query (a column, a dimension, a metric's name),
     found by compiling the query as the render would, so the two can never disagree."""
     errors = []
     for ask in card_queries.queries(card_type, config).values():
-        if ask.count or "sort" not in ask.spec:
+        if ask.count_only or "sort" not in ask.spec:
             continue
         try:
             compile_query(dataset, ask.spec, {})
         except InvalidQuery as exc:
             errors += [{"path": path + error["path"], "message": error["message"]}
-                       for error in exc.errors if error["path"].startswith("/sort/")]
+                       for error in exc.errors or () if error["path"].startswith("/sort/")]
     return errors
 
 
-def add_card(dashboard, card_type, config, page_number=1, layout=None):
+def add_card(dashboard: Dashboard, card_type: str, config: dict[str, Any], page_number: int = 1,
+             layout: dict[str, int] | None = None) -> Card:
     """A new card; without a layout it takes its type's default size at the page's first free spot."""
     check_config(dashboard, card_type, config)
     page = page_at(dashboard, page_number, path="/page")
@@ -62,7 +68,7 @@ def add_card(dashboard, card_type, config, page_number=1, layout=None):
     return Card.create(dashboard=dashboard, page=page, card_type=card_type, config=config, **geometry)
 
 
-def update_card(dashboard, card, changes):
+def update_card(dashboard: Dashboard, card: Card, changes: dict[str, Any]) -> Card:
     """Apply the fields sent; a page sent without a layout lands at that page's first free spot.
 
     A `card_type` of None is one left out (the spec's `SameTypeCardUpdate`): the card keeps its type.
@@ -85,8 +91,9 @@ def update_card(dashboard, card, changes):
     return card
 
 
-def duplicate_card(card):
-    """A copy of the card, at its size, at the first free spot of its page."""
+def duplicate_card(card: Card) -> Card:
+    """A copy of the card (loaded with its page, as `card_on` does), at its size, at the first free
+    spot of its page."""
     geometry = free_spot(card.page_id, card.w, card.h)
-    return Card.create(dashboard=card.dashboard_id, page=card.page_id, card_type=card.card_type,
+    return Card.create(dashboard=card.dashboard_id, page=card.page, card_type=card.card_type,
                        config=card.config, **geometry)

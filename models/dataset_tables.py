@@ -13,9 +13,11 @@ import csv
 import io
 import math
 import re
-from datetime import date, datetime, timezone
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice
+from typing import Any
 
 import peewee
 
@@ -23,6 +25,7 @@ from models.base import utcnow
 from models.datasets import COLUMN_TYPES, Dataset
 from models.db import database, is_sqlite, write_transaction
 from models.errors import InvalidColumns, InvalidRequest, InvalidRows
+from models.identity import Project
 
 MAX_NAME_LENGTH = 255
 MAX_ERRORS = 20
@@ -43,8 +46,11 @@ _NUMBER_RE = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _DATETIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}.*)?$")
 
+Column = dict[str, Any]  # {name, type, key}
+Progress = Callable[[int], object]
 
-def configure(max_cell_chars):
+
+def configure(max_cell_chars: int) -> None:
     """Set the longest cell accepted (called once by create_app and the command line)."""
     global MAX_CELL_CHARS
     MAX_CELL_CHARS = max_cell_chars
@@ -54,20 +60,20 @@ def configure(max_cell_chars):
 csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 
 
-def pointer(*parts):
+def pointer(*parts: str | int) -> str:
     """A JSON Pointer (RFC 6901) to a place in a request body; column names may hold '/' or '~'."""
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
 # --- columns --------------------------------------------------------------------------------
 
-def normalize_columns(columns):
+def normalize_columns(columns: Any) -> list[Column]:
     """Validate `[{name, type}]` and return `[{name, type, key}]` with safe keys c0, c1, …."""
-    errors = []
+    errors: list[dict[str, str]] = []
     if not isinstance(columns, list) or not columns:
         raise InvalidColumns("A dataset needs at least one column.",
                              errors=[{"path": "/columns", "message": "expected a non-empty list"}])
-    seen = set()
+    seen: set[str] = set()
     for index, column in enumerate(columns):
         errors.extend(_column_errors(index, column, seen))
     if errors:
@@ -75,7 +81,7 @@ def normalize_columns(columns):
     return [{"name": c["name"], "type": c["type"], "key": f"c{i}"} for i, c in enumerate(columns)]
 
 
-def _column_errors(index, column, seen):
+def _column_errors(index: int, column: Any, seen: set[str]) -> list[dict[str, str]]:
     if not isinstance(column, dict):
         return [{"path": pointer("columns", index), "message": "expected an object {name, type}"}]
     errors = []
@@ -98,7 +104,7 @@ def _column_errors(index, column, seen):
 
 # --- values ---------------------------------------------------------------------------------
 
-def _coerce_string(value):
+def _coerce_string(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected a string")
     if "\x00" in value:
@@ -106,7 +112,7 @@ def _coerce_string(value):
     return value
 
 
-def _coerce_integer(value):
+def _coerce_integer(value: Any) -> int:
     if isinstance(value, str) and _INT_RE.match(value.strip()):
         value = int(value.strip())
     elif isinstance(value, float) and value.is_integer():
@@ -118,7 +124,7 @@ def _coerce_integer(value):
     return value
 
 
-def _coerce_number(value):
+def _coerce_number(value: Any) -> float:
     if isinstance(value, str) and _NUMBER_RE.match(value.strip()):
         value = float(value.strip())
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
@@ -132,7 +138,7 @@ def _coerce_number(value):
     return value + 0.0  # folds -0.0 into 0.0, so grouping never shows two zeros
 
 
-def _coerce_boolean(value):
+def _coerce_boolean(value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     if not isinstance(value, bool):
@@ -140,7 +146,7 @@ def _coerce_boolean(value):
     return value
 
 
-def _coerce_date(value):
+def _coerce_date(value: Any) -> date:
     if isinstance(value, str) and _DATE_RE.match(value.strip()):
         value = date.fromisoformat(value.strip())
     if isinstance(value, datetime) or not isinstance(value, date):
@@ -148,7 +154,7 @@ def _coerce_date(value):
     return value
 
 
-def _coerce_datetime(value):
+def _coerce_datetime(value: Any) -> datetime:
     if isinstance(value, str) and _DATETIME_RE.match(value.strip()):
         value = datetime.fromisoformat(value.strip())
     elif isinstance(value, date) and not isinstance(value, datetime):
@@ -156,11 +162,11 @@ def _coerce_datetime(value):
     if not isinstance(value, datetime):
         raise ValueError("expected an ISO 8601 datetime")
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 
-_COERCERS = {
+_COERCERS: dict[str, Callable[[Any], Any]] = {
     "string": _coerce_string,
     "integer": _coerce_integer,
     "number": _coerce_number,
@@ -170,7 +176,7 @@ _COERCERS = {
 }
 
 
-def coerce_value(column_type, value):
+def coerce_value(column_type: str, value: Any) -> Any:
     """The Python value of `value` for a column of `column_type`; ValueError says why it does not fit.
 
     Accepts JSON values, the text of a CSV field and already-typed Python values (dates, datetimes).
@@ -183,7 +189,7 @@ def coerce_value(column_type, value):
         raise ValueError(str(exc) or "invalid value") from None
 
 
-def storage_value(column_type, value, sqlite):
+def storage_value(column_type: str, value: Any, sqlite: bool) -> Any:
     """The value bound to SQL for an already coerced Python value (see the module docstring)."""
     if value is None or not sqlite:
         return value
@@ -194,7 +200,7 @@ def storage_value(column_type, value, sqlite):
     return value
 
 
-def json_value(column_type, value):
+def json_value(column_type: str, value: Any) -> Any:
     """A JSON-ready value from what either backend returns (Decimal, text dates, 0/1 booleans)."""
     if value is None:
         return None
@@ -218,14 +224,14 @@ def json_value(column_type, value):
 class _Stored:
     """Fields bind values exactly as `storage_value` made them; reads are converted by `json_value`."""
 
-    def db_value(self, value):
+    def db_value(self, value: Any) -> Any:
         return value
 
-    def python_value(self, value):
+    def python_value(self, value: Any) -> Any:
         return value
 
 
-_FIELDS = {
+_FIELDS: dict[str, type[peewee.Field]] = {
     column_type: type(f"Stored{base.__name__}", (_Stored, base), {})
     for column_type, base in (
         ("string", peewee.TextField), ("integer", peewee.BigIntegerField),
@@ -235,7 +241,7 @@ _FIELDS = {
 }
 
 
-def _field(column):
+def _field(column: Column) -> peewee.Field:
     if not _KEY_RE.match(column["key"]):
         raise ValueError(f"unsafe column key {column['key']!r}")
     # PostgreSQL's default collation follows the server locale; "C" compares code points, as
@@ -244,37 +250,37 @@ def _field(column):
     return _FIELDS[column["type"]](null=True, column_name=column["key"], collation=collation)
 
 
-def rows_model(dataset):
+def rows_model(dataset: Dataset) -> Any:
     """A Peewee model over the dataset's table: field `rid` (column `_rid`) plus one field per key.
 
     Built per call rather than cached, because the columns belong to the dataset row.
     """
-    attrs = {column["key"]: _field(column) for column in dataset.columns}
+    attrs: dict[str, Any] = {column["key"]: _field(column) for column in dataset.columns}
     attrs["rid"] = peewee.BigAutoField(column_name=ROW_ID)
     attrs["Meta"] = type("Meta", (), {"database": database, "table_name": dataset.table_name})
     return type(f"DatasetRows{dataset.id}", (peewee.Model,), attrs)
 
 
-def create_table(dataset):
+def create_table(dataset: Dataset) -> None:
     rows_model(dataset).create_table(safe=False)
 
 
-def drop_table(dataset):
+def drop_table(dataset: Dataset) -> None:
     rows_model(dataset).drop_table(safe=True)
 
 
-def create_dataset(project, name, columns, description=""):
+def create_dataset(project: Project | int, name: str, columns: Any, description: str = "") -> Dataset:
     """A new Dataset row with its (empty) table; `columns` is `[{name, type}]`."""
-    columns = normalize_columns(columns)
+    normalized = normalize_columns(columns)
     with write_transaction():
-        dataset = Dataset.create(project=project, name=name, description=description, columns=columns)
+        dataset = Dataset.create(project=project, name=name, description=description, columns=normalized)
         create_table(dataset)
     return dataset
 
 
 # --- appending rows -------------------------------------------------------------------------
 
-def _insert_statement(model, fields):
+def _insert_statement(model: Any, fields: list[peewee.Field]) -> str:
     """The one-row INSERT, rendered once by Peewee; every row then reuses it (executemany).
 
     Rendering a multi-row INSERT costs Peewee and the driver more per value than the database
@@ -293,17 +299,17 @@ class _RowChecker:
     column order, not the file's; their cells are named by column, as the header names them.
     """
 
-    def __init__(self, columns, sqlite, named_cells=False):
+    def __init__(self, columns: list[Column], sqlite: bool, named_cells: bool = False) -> None:
         self.columns = columns
         self.names = {column["name"]: i for i, column in enumerate(columns)}
         self.sqlite = sqlite
         self.named_cells = named_cells
-        self.errors = []
+        self.errors: list[dict[str, str]] = []
 
-    def full(self):
+    def full(self) -> bool:
         return len(self.errors) >= MAX_ERRORS
 
-    def __call__(self, index, row):
+    def __call__(self, index: int, row: Any) -> tuple[Any, ...] | None:
         """The row as a tuple of storage values, or None when it is bad (the error is recorded)."""
         if self.full():
             return None
@@ -324,7 +330,7 @@ class _RowChecker:
                     break
         return tuple(out) if len(out) == len(self.columns) and not self.errors else None
 
-    def _values(self, index, row):
+    def _values(self, index: int, row: Any) -> Sequence[Any] | None:
         if isinstance(row, (list, tuple)):
             if len(row) == len(self.columns):
                 return row
@@ -333,19 +339,21 @@ class _RowChecker:
             unknown = [key for key in row if key not in self.names]
             if not unknown:
                 return [row.get(column["name"]) for column in self.columns]
-            return self._unknown(index, unknown)
+            self._unknown(index, unknown)
+            return None
         else:
             message = "expected an array or an object"
         self.errors.append({"path": pointer("rows", index), "message": message})
         return None
 
-    def _unknown(self, index, keys):
+    def _unknown(self, index: int, keys: list[str]) -> None:
         for key in keys[: MAX_ERRORS - len(self.errors)]:
             self.errors.append({"path": pointer("rows", index, key), "message": "unknown column"})
         return None
 
 
-def _store_rows(dataset, rows, batch_rows, progress, named_cells):
+def _store_rows(dataset: Dataset, rows: Iterable[Any], batch_rows: int, progress: Progress | None,
+                named_cells: bool) -> int:
     """Check and insert `rows` batch by batch; returns the count, or raises InvalidRows at the end.
 
     Once a row is bad nothing more is inserted (the transaction will roll back), but checking
@@ -354,10 +362,10 @@ def _store_rows(dataset, rows, batch_rows, progress, named_cells):
     model = rows_model(dataset)
     statement = _insert_statement(model, [getattr(model, column["key"]) for column in dataset.columns])
     checker = _RowChecker(dataset.columns, is_sqlite(), named_cells)
-    rows = iter(enumerate(rows))
+    numbered = iter(enumerate(rows))
     done = 0
     while not checker.full():
-        batch = [checker(index, row) for index, row in islice(rows, batch_rows)]
+        batch = [checker(index, row) for index, row in islice(numbered, batch_rows)]
         if not batch:
             break
         if not checker.errors:
@@ -371,7 +379,7 @@ def _store_rows(dataset, rows, batch_rows, progress, named_cells):
     return done
 
 
-def _bump(dataset, added):
+def _bump(dataset: Dataset, added: int) -> None:
     """Count the rows and move the version on, in SQL so that concurrent appends both count."""
     (Dataset
      .update(row_count=Dataset.row_count + added, version=Dataset.version + 1, updated_at=utcnow())
@@ -381,7 +389,8 @@ def _bump(dataset, added):
     dataset.row_count, dataset.version, dataset.updated_at = fresh.row_count, fresh.version, fresh.updated_at
 
 
-def append_rows(dataset, rows, progress=None, batch_rows=IMPORT_BATCH_ROWS, *, named_cells=False):
+def append_rows(dataset: Dataset, rows: Iterable[Any], progress: Progress | None = None,
+                batch_rows: int = IMPORT_BATCH_ROWS, *, named_cells: bool = False) -> int:
     """Append `rows` (any iterable) in one transaction; returns how many were added.
 
     A bad row raises InvalidRows naming `/rows/<index>` or the bad cell (`/rows/<index>/<position>`
@@ -397,7 +406,7 @@ def append_rows(dataset, rows, progress=None, batch_rows=IMPORT_BATCH_ROWS, *, n
 
 # --- CSV ------------------------------------------------------------------------------------
 
-def _header_order(header, columns):
+def _header_order(header: list[str], columns: list[Column]) -> list[int]:
     """For each dataset column, its position in the CSV header; InvalidRows at /header if they differ."""
     header = [name.removeprefix("\ufeff") if i == 0 else name for i, name in enumerate(header)]
     names = [column["name"] for column in columns]
@@ -412,7 +421,7 @@ def _header_order(header, columns):
     return [header.index(name) for name in names]
 
 
-def iter_csv_rows(text_stream, columns):
+def iter_csv_rows(text_stream: Iterable[str], columns: list[Column]) -> Iterator[list[str | None]]:
     """Stream a CSV whose header names `columns` (in any order) as rows in column order.
 
     An empty field is NULL. Open files with newline="" so quoted newlines survive.
@@ -435,7 +444,7 @@ def iter_csv_rows(text_stream, columns):
         index += 1
 
 
-def _next_record(reader, path):
+def _next_record(reader: Any, path: str) -> list[str] | None:
     """The reader's next record or None at the end; a malformed line, or bytes that are not
     UTF-8 in a file, become InvalidRows at `path` (where the next record would be)."""
     try:
@@ -448,7 +457,7 @@ def _next_record(reader, path):
             {"path": path, "message": f"{exc.reason}: byte 0x{exc.object[exc.start]:02x} after line {reader.line_num}"}]) from None
 
 
-def csv_body_rows(data, columns):
+def csv_body_rows(data: bytes | str | None, columns: list[Column]) -> Iterator[list[str | None]]:
     """Rows of a CSV request body (UTF-8, optional BOM); undecodable bytes are a 400."""
     if isinstance(data, bytes):
         try:
@@ -458,13 +467,13 @@ def csv_body_rows(data, columns):
     return iter_csv_rows(io.StringIO(data or "", newline=""), columns)
 
 
-def _infer_type(values):
-    values = [v for v in values if v not in (None, "")]
-    if not values:
+def _infer_type(values: Iterable[str | None]) -> str:
+    present = [v for v in values if v not in (None, "")]
+    if not present:
         return "string"
     for column_type in ("boolean", "integer", "number", "date", "datetime"):
         try:
-            for value in values:
+            for value in present:
                 coerce_value(column_type, value)
         except ValueError:
             continue
@@ -472,30 +481,31 @@ def _infer_type(values):
     return "string"
 
 
-def infer_columns(header, sample_rows):
+def infer_columns(header: list[str], sample_rows: Iterable[list[str]]) -> list[dict[str, str]]:
     """`[{name, type}]` for a CSV header, each type the narrowest that fits every sampled value."""
-    sample_rows = list(sample_rows)
+    sample = list(sample_rows)
     header = [name.removeprefix("\ufeff") if i == 0 else name for i, name in enumerate(header)]
     return [
-        {"name": name, "type": _infer_type(row[i] if i < len(row) else None for row in sample_rows)}
+        {"name": name, "type": _infer_type(row[i] if i < len(row) else None for row in sample)}
         for i, name in enumerate(header)
     ]
 
 
-def _sample_columns(path, sample_rows):
+def _sample_columns(path: str, sample_rows: int) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8-sig") as stream:
         reader = csv.reader(stream, strict=True)
         header = _next_record(reader, "/header")
         if header is None:
             raise InvalidRows("The CSV is empty.", errors=[{"path": "/header", "message": "no header line"}])
-        sample = []
+        sample: list[list[str]] = []
         while len(sample) < sample_rows and (record := _next_record(reader, pointer("rows", len(sample)))) is not None:
             sample.append(record)
         return infer_columns(header, sample)
 
 
-def import_csv(project, name, path, columns=None, progress=None, description="",
-               batch_rows=IMPORT_BATCH_ROWS):
+def import_csv(project: Project | int, name: str, path: str, columns: list[dict[str, str]] | None = None,
+               progress: Progress | None = None, description: str = "", batch_rows: int = IMPORT_BATCH_ROWS
+               ) -> Dataset:
     """Create a dataset from a CSV file, streaming it; returns the Dataset.
 
     `columns` (`[{name, type}]`) defaults to types inferred from the first rows. The file is read
@@ -512,7 +522,7 @@ def import_csv(project, name, path, columns=None, progress=None, description="",
 
 # --- reading --------------------------------------------------------------------------------
 
-def preview_rows(dataset, limit=100, offset=0):
+def preview_rows(dataset: Dataset, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """Rows in insertion order as `{column name: JSON value}`."""
     model = rows_model(dataset)
     fields = [getattr(model, column["key"]) for column in dataset.columns]

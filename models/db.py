@@ -19,7 +19,9 @@ import os
 import select
 import sqlite3
 import threading
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import peewee
@@ -44,14 +46,14 @@ CLI_LOCK_TIMEOUT_MS = 30_000
 RETRY_AFTER_BUSY, RETRY_AFTER_DOWN = 1, 5
 
 
-def sqlite_path(url):
+def sqlite_path(url: str) -> str | None:
     """The file a sqlite:/// URL names (":memory:" for none), or None for another store."""
     if urlsplit(url).scheme != "sqlite":
         return None
     return unquote(url[len("sqlite:///"):]) or ":memory:"
 
 
-def open_database(url, *, lock_timeout_ms=None, create=True):
+def open_database(url: str, *, lock_timeout_ms: float | None = None, create: bool = True) -> peewee.Database:
     """Build (but do not connect) the database that DATABASE_URL names.
 
     `lock_timeout_ms` bounds how long a statement waits for a lock held elsewhere (SQLite's busy
@@ -61,7 +63,7 @@ def open_database(url, *, lock_timeout_ms=None, create=True):
     """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = sqlite_path(url)
+        path = sqlite_path(url) or ":memory:"
         timeout = (lock_timeout_ms if lock_timeout_ms is not None else CLI_LOCK_TIMEOUT_MS) / 1000
         if create or path == ":memory:":
             return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=timeout)
@@ -87,7 +89,7 @@ def open_database(url, *, lock_timeout_ms=None, create=True):
     raise ValueError(f"unsupported DATABASE_URL scheme {parts.scheme!r} (sqlite or postgresql)")
 
 
-def _file_identity(path):
+def _file_identity(path: str) -> tuple[int, int] | None:
     """(device, inode) of the file at `path`, None when there is none."""
     try:
         status = os.stat(path)
@@ -105,27 +107,27 @@ class KeptSqliteDatabase(PooledSqliteDatabase):
     a new connection then fails to open a missing file (503), or opens the file now there.
     """
 
-    def __init__(self, database, *, path, **kwargs):
+    def __init__(self, database: str, *, path: str, **kwargs: Any) -> None:
         self.path = path
-        self._opened = {}  # connection key -> identity of the file it opened
+        self._opened: dict[Any, tuple[int, int] | None] = {}  # connection key -> identity of the file it opened
         # A kept connection serves one thread at a time, but not always the thread that made it.
         super().__init__(database, check_same_thread=False, **kwargs)
 
-    def _connect(self):
+    def _connect(self) -> sqlite3.Connection:
         self.current_file = _file_identity(self.path)  # one stat per hand-out
         return super()._connect()
 
-    def _add_conn_hooks(self, conn):
+    def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
         super()._add_conn_hooks(conn)
         self._opened[self.conn_key(conn)] = _file_identity(self.path)
 
-    def _is_closed(self, conn):
+    def _is_closed(self, conn: sqlite3.Connection) -> bool:
         if self._opened.get(self.conn_key(conn)) != self.current_file or super()._is_closed(conn):
             self._close_raw(conn)
             return True
         return False
 
-    def _close_raw(self, conn):
+    def _close_raw(self, conn: sqlite3.Connection) -> None:
         self._opened.pop(self.conn_key(conn), None)
         super()._close_raw(conn)
 
@@ -141,20 +143,20 @@ class KeptPostgresqlDatabase(PooledPostgresqlDatabase):
     KeptConnectionLost, and the caller may run the request again on a new one.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._handed_out = threading.local()
         super().__init__(*args, **kwargs)
 
-    def _connect(self):
+    def _connect(self) -> psycopg.Connection:
         self._handed_out.kept = bool(self._connections)  # an idle connection is there to reuse
         return super()._connect()
 
-    def _is_closed(self, conn):
+    def _is_closed(self, conn: psycopg.Connection) -> bool:
         if conn.closed or conn.broken or self._adapter.txn_status(conn) != self._adapter.txn_idle:
             self._close_raw(conn)
             return True
         try:
-            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+            readable = bool(select.select([conn.fileno()], [], [], 0)[0])
         except (OSError, ValueError, psycopg.Error):
             readable = True
         if readable:
@@ -177,16 +179,16 @@ class Prepared:
     """
 
     _STAND_IN = 7_340_000_000_000_000_000  # an id no table reaches, as an int or as text
-    _instances = []
+    _instances: list["Prepared"] = []
 
-    def __init__(self, build):
+    def __init__(self, build: Callable[..., Any]) -> None:
         self.build = build
-        self.compiled = {}  # (store, shape) -> (query, sql, parameter sources)
+        self.compiled: dict[tuple[peewee.Database, Any], _Entry] = {}  # (store, shape) -> _Entry
         self.lock = threading.Lock()
         Prepared._instances.append(self)
 
     @classmethod
-    def forget(cls):
+    def forget(cls) -> None:
         """Drop every generated SQL text; each is generated again when next used. The tests call
         it before each test, so a query's `build` runs in every test that needs it (a mutant of
         it is seen by those tests, not only by the first test of a run)."""
@@ -194,24 +196,24 @@ class Prepared:
             with prepared.lock:
                 prepared.compiled.clear()
 
-    def rows(self, *values, shape=None):
+    def rows(self, *values: Any, shape: Any = None) -> list[Any]:
         """The rows of the query for these values (a list); `shape` names a variant of `build`."""
         store = database.obj
         entry, params = self._bound(store, values, shape)
         return self._rows_of(entry, store.execute_sql(entry[1], params))
 
-    def _bound(self, store, values, shape):
+    def _bound(self, store: peewee.Database, values: Sequence[Any], shape: Any) -> tuple["_Entry", list[Any]]:
         entry = self.compiled.get((store, shape))
         if entry is None:
             entry = self._compile(store, len(values), shape)
-        return entry, [values[source] if type(source) is int else source.value for source in entry[2]]
+        return entry, [source.value if isinstance(source, _Constant) else values[source] for source in entry[2]]
 
     @staticmethod
-    def _rows_of(entry, cursor):
+    def _rows_of(entry: "_Entry", cursor: Any) -> list[Any]:
         query, _, _, converters, names = entry
         if converters is None:
             return list(query._get_cursor_wrapper(cursor))
-        rows = cursor.fetchall()
+        rows: list[Any] = cursor.fetchall()
         if converters:  # [(column, convert)] of the columns that need it
             rows = [_converted(row, converters) for row in rows]
             if names is None:
@@ -219,7 +221,7 @@ class Prepared:
         return rows if names is None else [dict(zip(names, row)) for row in rows]
 
     @staticmethod
-    def batch(*calls):
+    def batch(*calls: tuple["Prepared", Sequence[Any], Any]) -> list[list[Any]]:
         """The rows of several prepared queries, each call `(prepared, values, shape)`: on
         PostgreSQL sent in one pipeline (one round trip instead of one per query), on SQLite run
         one after the other (no round trips to save)."""
@@ -228,28 +230,30 @@ class Prepared:
         if not isinstance(store, peewee.PostgresqlDatabase):
             return [Prepared._rows_of(entry, store.execute_sql(entry[1], params)) for entry, params in bound]
         connection = store.connection()
-        with peewee.__exception_wrapper__, connection.pipeline():
+        with peewee.__exception_wrapper__, connection.pipeline():  # type: ignore[attr-defined]  # not in the stubs
             cursors = [connection.cursor() for _ in bound]
             for cursor, (entry, params) in zip(cursors, bound):
                 cursor.execute(entry[1], params)
         return [Prepared._rows_of(entry, cursor) for cursor, (entry, _) in zip(cursors, bound)]
 
-    def execute(self, *values, shape=None):
+    def execute(self, *values: Any, shape: Any = None) -> int:
         """Run a prepared write (without RETURNING); the number of rows it changed."""
         store = database.obj
         entry, params = self._bound(store, values, shape)
         return store.execute_sql(entry[1], params).rowcount
 
-    def first(self, *values, shape=None):
+    def first(self, *values: Any, shape: Any = None) -> Any:
         rows = self.rows(*values, shape=shape)
         return rows[0] if rows else None
 
-    def _compile(self, store, arity, shape):
+    def _compile(self, store: peewee.Database, arity: int, shape: Any) -> "_Entry":
         stand_ins = [self._STAND_IN + i for i in range(arity)]
-        query = self.build(*stand_ins) if shape is None else self.build(*stand_ins, shape=shape)
+        # Any: its private members (_row_type, _returning) are not in peewee's stubs.
+        query: Any = self.build(*stand_ins) if shape is None else self.build(*stand_ins, shape=shape)
         sql, params = query.sql()
-        slots = {**{value: i for i, value in enumerate(stand_ins)}, **{str(v): i for i, v in enumerate(stand_ins)}}
-        sources = []
+        slots: dict[int | str, int] = {**{value: i for i, value in enumerate(stand_ins)},
+                                       **{str(v): i for i, v in enumerate(stand_ins)}}
+        sources: list[int | _Constant] = []
         for param in params:
             if isinstance(param, (int, str)) and not isinstance(param, bool) and param in slots:
                 sources.append(slots[param])
@@ -257,9 +261,11 @@ class Prepared:
                 raise ValueError(f"a prepared query's value was transformed: {param!r}")
             else:
                 sources.append(_Constant(param))
-        converters = names = None
-        if isinstance(query, peewee.ModelSelect) and query._row_type in (peewee.ROW.TUPLE, peewee.ROW.DICT):
-            converters = [(i, c) for i, c in enumerate(_converter(node) for node in query._returning) if c]
+        converters: list[tuple[int, Callable[[Any], Any]]] | None = None
+        names: list[str] | None = None
+        model_select = isinstance(query, peewee.ModelSelect)
+        if model_select and query._row_type in (peewee.ROW.TUPLE, peewee.ROW.DICT):
+            converters = [(i, c) for i, c in enumerate(_converter(node) for node in query._returning) if c is not None]
             if query._row_type == peewee.ROW.DICT:  # keyed by field name, as a model's __data__
                 names = [getattr(node, "_alias", None) or node.name for node in query._returning]
         entry = (query, sql, sources, converters, names)
@@ -272,7 +278,7 @@ class Prepared:
 _DRIVER_TYPED = (peewee.AutoField, peewee.IntegerField, peewee.BigIntegerField, peewee.CharField, peewee.TextField)
 
 
-def _converter(node):
+def _converter(node: peewee.Node) -> Callable[[Any], Any] | None:
     """What a selected column's values need to be what peewee would make of them (None: nothing).
 
     A datetime is stored as text on SQLite: `fromisoformat` reads peewee's own format directly,
@@ -287,16 +293,16 @@ def _converter(node):
     return node.python_value
 
 
-def _converted(row, converters):
-    row = list(row)
+def _converted(row: Sequence[Any], converters: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    converted = list(row)
     for column, convert in converters:
-        value = row[column]
+        value = converted[column]
         if value is not None:
-            row[column] = convert(value)
-    return row
+            converted[column] = convert(value)
+    return converted
 
 
-def _datetime(fallback, value):
+def _datetime(fallback: Callable[[Any], Any], value: Any) -> Any:
     if type(value) is str:
         try:
             return datetime.datetime.fromisoformat(value)
@@ -308,11 +314,17 @@ def _datetime(fallback, value):
 class _Constant:
     __slots__ = ("value",)
 
-    def __init__(self, value):
+    def __init__(self, value: Any) -> None:
         self.value = value
 
 
-def bind(url, **options):
+# A prepared query once built for a store: (the peewee query, its SQL, where each parameter comes
+# from: a position among the values or a constant, the converters of its columns, and its column
+# names when it answers dicts; converters None: the query's own rows).
+_Entry = tuple[Any, str, list[int | _Constant], list[tuple[int, Callable[[Any], Any]]] | None, list[str] | None]
+
+
+def bind(url: str, **options: Any) -> peewee.Database:
     """Point the model layer at the database DATABASE_URL names and return it (options as for
     `open_database`)."""
     db = open_database(url, **options)
@@ -320,11 +332,11 @@ def bind(url, **options):
     return db
 
 
-def is_sqlite():
+def is_sqlite() -> bool:
     return isinstance(database.obj, peewee.SqliteDatabase)
 
 
-def write_transaction():
+def write_transaction() -> AbstractContextManager[Any]:
     """A transaction that takes the write lock up front, so SQLite writers queue instead of failing."""
     if is_sqlite():
         return database.atomic("IMMEDIATE")
@@ -332,7 +344,7 @@ def write_transaction():
 
 
 @contextmanager
-def connected():
+def connected() -> Iterator[None]:
     """One request's connection (a write opens its transaction inside, `write_transaction`); an
     unreachable or locked store raises ServiceUnavailable, anything else passes."""
     try:
@@ -361,12 +373,12 @@ class KeptConnectionLost(Exception):
     """
 
 
-def _kept_connection():
+def _kept_connection() -> bool:
     store = database.obj
     return isinstance(store, KeptPostgresqlDatabase) and getattr(store._handed_out, "kept", False)
 
 
-def unavailable(lost):
+def unavailable(lost: KeptConnectionLost) -> ServiceUnavailable:
     """The 503 for a request whose kept connection died once its transaction had begun."""
     log.warning("store down: %s", first_line(lost.__cause__))
     return ServiceUnavailable("The store cannot be reached; try again shortly.", retry_after=RETRY_AFTER_DOWN)
@@ -382,12 +394,12 @@ SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 SQLITE_DOWN = {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL}
 
 
-def _driver_error(exc):
+def _driver_error(exc: BaseException | None) -> BaseException | None:
     """The DB-API exception behind a Peewee one."""
     return getattr(exc, "orig", None) or exc
 
 
-def outage(exc):
+def outage(exc: BaseException) -> str | None:
     """Whether a driver error means the store is `busy` or `down`; None when it is not about the
     store's availability (a bug, answered 500)."""
     error = _driver_error(exc)
@@ -409,7 +421,7 @@ def outage(exc):
     return None
 
 
-def first_line(exc):
+def first_line(exc: BaseException | None) -> str:
     """A driver message on one line (PostgreSQL's run over several)."""
     return next((line.strip() for line in str(_driver_error(exc)).splitlines() if line.strip()), type(exc).__name__)
 
@@ -417,8 +429,8 @@ def first_line(exc):
 class JSONField(peewee.TextField):
     """JSON kept as text, so SQLite and PostgreSQL store it alike."""
 
-    def db_value(self, value):
+    def db_value(self, value: Any) -> str | None:
         return None if value is None else json.dumps(value, separators=(",", ":"))
 
-    def python_value(self, value):
+    def python_value(self, value: str | None) -> Any:
         return None if value is None else json.loads(value)

@@ -6,6 +6,7 @@ import random
 from models.cards import add_card
 from models.content import Collection, Dashboard
 from models.dataset_tables import append_rows, create_dataset
+from models.datasets import Dataset
 from models.identity import ApiToken, Org, Project, User
 from models.pages import add_page
 
@@ -15,7 +16,7 @@ PRODUCTS = ("Starter", "Team", "Business", "Enterprise")
 PLANS = ("free", "team", "business")
 
 
-def load_demo():
+def load_demo() -> tuple[User, Project, str]:
     """Create the demo org once; every call returns a fresh token for its admin."""
     user = User.get_or_none(User.email == DEMO_EMAIL)
     if user is None:
@@ -28,7 +29,7 @@ def load_demo():
     return user, project, token
 
 
-def _content(project, user):
+def _content(project: Project, user: User) -> None:
     rng = random.Random(2026)
     customers = _customers(project, rng)
     orders = _orders(project, rng)
@@ -43,7 +44,7 @@ def _content(project, user):
     )
 
 
-def _customers(project, rng):
+def _customers(project: Project, rng: random.Random) -> Dataset:
     dataset = create_dataset(project, "Customers", [
         {"name": "customer_id", "type": "integer"}, {"name": "name", "type": "string"},
         {"name": "email", "type": "string"}, {"name": "plan", "type": "string"},
@@ -58,7 +59,7 @@ def _customers(project, rng):
     return dataset
 
 
-def _orders(project, rng):
+def _orders(project: Project, rng: random.Random) -> Dataset:
     dataset = create_dataset(project, "Orders", [
         {"name": "ordered_at", "type": "date"}, {"name": "region", "type": "string"},
         {"name": "product", "type": "string"}, {"name": "customer_id", "type": "integer"},
@@ -75,7 +76,7 @@ def _orders(project, rng):
     return dataset
 
 
-def _revenue(project, user, collection, orders):
+def _revenue(project: Project, user: User, collection: Collection, orders: Dataset) -> None:
     dashboard = Dashboard.create_with_first_page(
         project=project, owner=user, collection=collection, name="Revenue overview",
         description="Monthly revenue by region", default_audience="public",
@@ -110,7 +111,8 @@ def _revenue(project, user, collection, orders):
              page_number=2)
 
 
-def _customer_profile(project, user, collection, customers, orders):
+def _customer_profile(project: Project, user: User, collection: Collection, customers: Dataset,
+                      orders: Dataset) -> None:
     dashboard = Dashboard.create_with_first_page(
         project=project, owner=user, collection=collection, name="Customer profile",
         description="One customer at a time", default_audience="org",

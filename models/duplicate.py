@@ -2,13 +2,14 @@
 
 from peewee import chunked
 
-from models.content import Card, Dashboard, Page
+from models.content import Card, Collection, Dashboard, Page
 
 # Rows per INSERT: well under SQLite's limit on bound variables (11 per card).
 BATCH = 80
 
 
-def duplicate_dashboard(source, owner_id, name=None, collection=None):
+def duplicate_dashboard(source: Dashboard, owner_id: int, name: str | None = None,
+                        collection: Collection | None = None) -> Dashboard:
     """A private copy owned by `owner_id`, in `collection`: a fixed number of queries per 80 cards."""
     copy = Dashboard.create(
         project=source.project_id, owner=owner_id, collection=collection,

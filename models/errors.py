@@ -4,6 +4,8 @@ Each class states its HTTP status and machine code once; handlers and the model 
 these and never build error responses themselves.
 """
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Raised when a request cannot be served for a reason the client should be told."""
@@ -12,7 +14,8 @@ class DomainError(Exception):
     code = "internal_error"
     title = "Internal Server Error"
 
-    def __init__(self, detail=None, *, errors=None, code=None, headers=None, **extra):
+    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None,
+                 code: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> None:
         self.detail = detail or self.title
         self.errors = errors
         if code:
@@ -45,7 +48,7 @@ class Unauthenticated(DomainError):
 
     status, code, title = 401, "unauthenticated", "Unauthenticated"
 
-    def __init__(self, detail="A valid bearer token is required.", **kw):
+    def __init__(self, detail: str = "A valid bearer token is required.", **kw: Any) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **kw)
 
 
@@ -262,7 +265,7 @@ class ServiceUnavailable(DomainError):
 
     status, code, title = 503, "service_unavailable", "Service unavailable"
 
-    def __init__(self, detail=None, *, retry_after=1, **kw):
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **kw: Any) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)}, **kw)
 
 

@@ -7,17 +7,24 @@ own JSON Pointer: `/layout/bogus` where it was sent, `/layout/h` where it belong
 """
 
 import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from jsonschema import ValidationError
+from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
+# A JSON Schema keyword's check: (validator, the keyword's value, instance, schema) -> errors.
+Keyword = Callable[[Validator, Any, Any, dict[str, Any]], Iterator[ValidationError]]
 
-def unknown_properties(additional_properties):
+
+def unknown_properties(additional_properties: Keyword) -> Keyword:
     """`additionalProperties: false` with one error per unknown property, at its own pointer.
     Any other `additionalProperties` (a schema: it descends into each such property) is
     `additional_properties`, the validator's own."""
 
-    def additional(validator, allowed, instance, schema):
+    def additional(validator: Validator, allowed: Any, instance: Any, schema: dict[str, Any]
+                   ) -> Iterator[ValidationError]:
         if allowed is not False or not validator.is_type(instance, "object"):
             yield from additional_properties(validator, allowed, instance, schema)
             return
@@ -29,7 +36,8 @@ def unknown_properties(additional_properties):
     return additional
 
 
-def missing_properties(validator, required, instance, schema):
+def missing_properties(validator: Validator, required: list[str], instance: Any, schema: dict[str, Any]
+                       ) -> Iterator[ValidationError]:
     """`required` with each missing property at its own pointer, where it belongs."""
     if not validator.is_type(instance, "object"):
         return
@@ -38,7 +46,8 @@ def missing_properties(validator, required, instance, schema):
             yield ValidationError(f"{name!r} is a required property", path=[name])
 
 
-def missing_dependencies(validator, dependent, instance, schema):
+def missing_dependencies(validator: Validator, dependent: dict[str, list[str]], instance: Any, schema: dict[str, Any]
+                         ) -> Iterator[ValidationError]:
     """`dependentRequired` (2019-09 and later) with each missing property at its own pointer."""
     if not validator.is_type(instance, "object"):
         return
@@ -49,9 +58,9 @@ def missing_dependencies(validator, dependent, instance, schema):
                     yield ValidationError(f"{need!r} is a dependency of {name!r}", path=[need])
 
 
-def at_fields(validator_class):
+def at_fields(validator_class: type[Validator]) -> type[Validator]:
     """`validator_class` reporting unknown and missing properties at their own pointers."""
-    keywords = {
+    keywords: dict[str, Keyword] = {
         "additionalProperties": unknown_properties(validator_class.VALIDATORS["additionalProperties"]),
         "required": missing_properties,
     }

@@ -3,8 +3,9 @@
 Pure functions over `Rect`s; the model layer loads a page's cards into rects and calls these.
 """
 
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Hashable
+from typing import Any
 
 from models.errors import CardPositionConflict, InvalidLayout
 
@@ -22,15 +23,15 @@ class Rect:
     h: int
 
     @property
-    def right(self):
+    def right(self) -> int:
         return self.x + self.w
 
     @property
-    def bottom(self):
+    def bottom(self) -> int:
         return self.y + self.h
 
 
-_BOUNDS = {
+_BOUNDS: dict[str, tuple[int, int | None]] = {
     "x": (0, COLUMNS - 1),
     "y": (0, None),
     "w": (1, COLUMNS),
@@ -38,7 +39,7 @@ _BOUNDS = {
 }
 
 
-def _field_error(name, value):
+def _field_error(name: str, value: Any) -> str | None:
     low, high = _BOUNDS[name]
     if value is None:
         return f"'{name}' is required."
@@ -50,7 +51,7 @@ def _field_error(name, value):
     return None
 
 
-def bounds_errors(layout, path):
+def bounds_errors(layout: Mapping[str, Any] | Rect, path: str) -> list[dict[str, str]]:
     """Every bounds error of one layout (a mapping or a Rect), as `{path, message}` items."""
     values = _layout_values(layout)
     errors = []
@@ -66,26 +67,26 @@ def bounds_errors(layout, path):
     return errors
 
 
-def _layout_values(layout):
+def _layout_values(layout: Mapping[str, Any] | Rect) -> Mapping[str, Any]:
     if isinstance(layout, Rect):
         return {name: getattr(layout, name) for name in _BOUNDS}
     return layout
 
 
-def check_bounds(layout, path=""):
+def check_bounds(layout: Mapping[str, Any] | Rect, path: str = "") -> None:
     """Raise InvalidLayout naming each field of `layout` that leaves the grid."""
     errors = bounds_errors(layout, path)
     if errors:
         raise InvalidLayout("The layout does not fit the 24-column grid.", errors=errors)
 
 
-def overlaps(a, b):
+def overlaps(a: Rect, b: Rect) -> bool:
     """Whether two rects share a cell (rects that only touch do not)."""
     return (a.w > 0 and a.h > 0 and b.w > 0 and b.h > 0
             and a.x < b.right and b.x < a.right and a.y < b.bottom and b.y < a.bottom)
 
 
-def _sweep(rects):
+def _sweep(rects: Sequence[Rect]) -> Iterator[tuple[int, list[dict[int, None]]]]:
     """For each rect as the sweep line reaches its top: (its index, the active cells of its columns).
 
     A sweep over y keeps, for each grid column, the rects active at the sweep line. A new rect
@@ -98,7 +99,7 @@ def _sweep(rects):
         [(rect.y, 1, index) for index, rect in enumerate(rects)]
         + [(rect.bottom, 0, index) for index, rect in enumerate(rects)]
     )
-    active = {}  # column -> {index: None}, an insertion-ordered set
+    active: dict[int, dict[int, None]] = {}  # column -> {index: None}, an insertion-ordered set
     for _, is_start, index in events:
         columns = range(rects[index].x, rects[index].right)
         if not is_start:
@@ -111,28 +112,29 @@ def _sweep(rects):
             cell[index] = None
 
 
-def _drawn(rects):
+def _drawn(rects: Sequence[Rect]) -> list[Rect]:
     return [rect for rect in rects if rect.w > 0 and rect.h > 0]
 
 
-def find_overlaps(rects):
+def find_overlaps(rects: Sequence[Rect]) -> list[tuple[Hashable, Hashable]]:
     """Every pair of overlapping rects, as `(card_id, other_card_id)`."""
     rects = _drawn(rects)
-    pairs = []
+    pairs: list[tuple[Hashable, Hashable]] = []
     for index, cells in _sweep(rects):
         others = dict.fromkeys(other for cell in cells for other in cell)
         pairs += [(rects[other].card_id, rects[index].card_id) for other in others]
     return pairs
 
 
-def overlap_summary(rects, keep=MAX_CONFLICTS):
+def overlap_summary(rects: Sequence[Rect], keep: int = MAX_CONFLICTS) -> tuple[list[tuple[Hashable, Hashable]], int]:
     """(the first `keep` pairs `find_overlaps` would list, how many pairs overlap in all).
 
     Counting takes one set of the rects a rect meets at a time, so 500 stacked cards (124,750
     pairs) cost O(n) memory, not O(n²).
     """
     rects = _drawn(rects)
-    kept, total = [], 0
+    kept: list[tuple[Hashable, Hashable]] = []
+    total = 0
     for index, cells in _sweep(rects):
         total += len(set().union(*cells))
         if len(kept) < keep:
@@ -141,14 +143,14 @@ def overlap_summary(rects, keep=MAX_CONFLICTS):
     return kept, total
 
 
-def raise_on_overlaps(rects):
+def raise_on_overlaps(rects: Sequence[Rect]) -> None:
     """Raise CardPositionConflict naming the overlapping pairs among `rects` (the first MAX_CONFLICTS)."""
     pairs, total = overlap_summary(rects)
     if total:
         raise overlap_conflict(pairs, total)
 
 
-def overlap_conflict(pairs, total=None):
+def overlap_conflict(pairs: Sequence[tuple[Hashable, Hashable]], total: int | None = None) -> CardPositionConflict:
     """The CardPositionConflict naming the first MAX_CONFLICTS `(card_id, other_card_id)` pairs of
     `total` (default: all of `pairs`)."""
     total = len(pairs) if total is None else total
@@ -162,7 +164,7 @@ def overlap_conflict(pairs, total=None):
     )
 
 
-def first_free_spot(rects, w, h):
+def first_free_spot(rects: Sequence[Rect], w: int, h: int) -> tuple[int, int]:
     """The first `(x, y)`, top to bottom then left to right, where a w×h card overlaps nothing.
 
     The first free spot always sits at y 0 or at the bottom of a card (else it could move up),
@@ -179,7 +181,7 @@ def first_free_spot(rects, w, h):
     raise AssertionError("unreachable: below every card the grid is free")
 
 
-def _first_gap(band, w):
+def _first_gap(band: Sequence[Rect], w: int) -> int | None:
     """The leftmost x where w columns are free of every rect in `band`, or None."""
     cursor = 0
     for rect in sorted(band, key=lambda rect: rect.x):

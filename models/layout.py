@@ -6,29 +6,37 @@ bulk UPDATEs; the caller's transaction makes it all or nothing.
 """
 
 from collections import defaultdict
+from collections.abc import Hashable
 
 from models.base import utcnow
-from models.content import Card, Page
+from models.content import Card, Dashboard, Page
 from models.errors import InvalidLayout
 from models.grid import (
-    MAX_CONFLICTS, Rect, bounds_errors, check_bounds, first_free_spot, overlap_conflict, overlap_summary, overlaps,
+    MAX_CONFLICTS,
+    Rect,
+    bounds_errors,
+    check_bounds,
+    first_free_spot,
+    overlap_conflict,
+    overlap_summary,
+    overlaps,
 )
 
 GEOMETRY = ("x", "y", "w", "h")
 
 
-def rect_of(card):
+def rect_of(card: Card) -> Rect:
     return Rect(card.id, card.x, card.y, card.w, card.h)
 
 
-def page_rects(page, excluding=None):
+def page_rects(page: Page | int, excluding: int | None = None) -> list[Rect]:
     query = Card.select(Card.id, Card.x, Card.y, Card.w, Card.h).where(Card.page == page)
     if excluding is not None:
         query = query.where(Card.id != excluding)
     return [rect_of(card) for card in query]
 
 
-def place(page, layout, card_id=None, path="/layout"):
+def place(page: Page, layout: dict[str, int], card_id: int | None = None, path: str = "/layout") -> dict[str, int]:
     """The layout for a card put on `page` at `layout`: 422 off the grid, 409 on another card."""
     check_bounds(layout, path)
     rect = Rect(card_id, *(layout[name] for name in GEOMETRY))
@@ -39,18 +47,18 @@ def place(page, layout, card_id=None, path="/layout"):
     return dict(zip(GEOMETRY, (rect.x, rect.y, rect.w, rect.h)))
 
 
-def free_spot(page, w, h):
+def free_spot(page: Page | int, w: int, h: int) -> dict[str, int]:
     """A w×h layout at the first free spot of `page`."""
     x, y = first_free_spot(page_rects(page), w, h)
     return {"x": x, "y": y, "w": w, "h": h}
 
 
-def dashboard_cards(dashboard):
+def dashboard_cards(dashboard: Dashboard) -> list[Card]:
     """Every card of the dashboard with its page (for its number), by id: one query."""
     return list(Card.select(Card, Page).join(Page).where(Card.dashboard == dashboard).order_by(Card.id))
 
 
-def apply_moves(dashboard, moves):
+def apply_moves(dashboard: Dashboard, moves: list[dict[str, int]]) -> list[Card]:
     """Apply a batch of `{card_id, x, y, w, h}`: all of it, or raise and change nothing.
 
     Answers every card of the dashboard as it is afterwards.
@@ -72,9 +80,10 @@ def apply_moves(dashboard, moves):
     return cards
 
 
-def _check_batch(moves, by_id):
+def _check_batch(moves: list[dict[str, int]], by_id: dict[int, Card]) -> None:
     """Every fault of the batch at once: off the grid, not on this dashboard, named twice."""
-    errors, first_seen = [], {}
+    errors: list[dict[str, str]] = []
+    first_seen: dict[int, int] = {}
     for index, move in enumerate(moves):
         errors += bounds_errors(move, f"/{index}")
         card_id = move["card_id"]
@@ -87,13 +96,14 @@ def _check_batch(moves, by_id):
         raise InvalidLayout("The layout batch cannot be applied.", errors=errors)
 
 
-def _check_overlaps(cards, page_ids):
+def _check_overlaps(cards: list[Card], page_ids: set[int]) -> None:
     """Overlaps among all the cards (moved or not) of each page the batch changed."""
-    by_page = defaultdict(list)
+    by_page: defaultdict[int, list[Rect]] = defaultdict(list)
     for card in cards:
         if card.page_id in page_ids:
             by_page[card.page_id].append(rect_of(card))
-    pairs, total = [], 0
+    pairs: list[tuple[Hashable, Hashable]] = []
+    total = 0
     for page_id in sorted(by_page):
         kept, count = overlap_summary(by_page[page_id], keep=MAX_CONFLICTS - len(pairs))
         pairs, total = pairs + kept, total + count

@@ -1,10 +1,10 @@
 """A dashboard's pages: numbered 1..n by `position`, with no gaps, renumbered on every change."""
 
-from models.content import Card, Page
+from models.content import Card, Dashboard, Page
 from models.errors import InvalidPosition, InvalidReference, LastPage, PageNotFound
 
 
-def page_at(dashboard, number, path=None):
+def page_at(dashboard: Dashboard, number: int, path: str | None = None) -> Page:
     """The page numbered `number`: 404 for a page in the URL, 422 at `path` for one a body names."""
     page = Page.get_or_none((Page.dashboard == dashboard) & (Page.position == number))
     if page is not None:
@@ -15,7 +15,7 @@ def page_at(dashboard, number, path=None):
                            errors=[{"path": path, "message": "no such page on this dashboard"}])
 
 
-def add_page(dashboard, name, position=None):
+def add_page(dashboard: Dashboard, name: str, position: int | None = None) -> Page:
     """Insert a page at `position` (default: last); the pages from there on move down one."""
     count = _count(dashboard)
     position = count + 1 if position is None else position
@@ -24,7 +24,7 @@ def add_page(dashboard, name, position=None):
     return Page.create(dashboard=dashboard, position=position, name=name)
 
 
-def move_page(page, position):
+def move_page(page: Page, position: int) -> None:
     """Put `page` at `position`, closing the gap it leaves and opening one where it lands."""
     _check_position(position, _count(page.dashboard_id))
     if position > page.position:
@@ -34,7 +34,7 @@ def move_page(page, position):
     page.position = position
 
 
-def delete_page(page):
+def delete_page(page: Page) -> None:
     """Delete a page and its cards; the only page of a dashboard stays (409 last_page)."""
     count = _count(page.dashboard_id)
     if count == 1:
@@ -45,17 +45,17 @@ def delete_page(page):
     _shift(page.dashboard_id, page.position + 1, count, -1)
 
 
-def _count(dashboard):
+def _count(dashboard: Dashboard | int) -> int:
     return Page.select().where(Page.dashboard == dashboard).count()
 
 
-def _check_position(position, highest):
+def _check_position(position: int, highest: int) -> None:
     if position > highest:
         raise InvalidPosition(f"The position must be at most {highest}.",
                               errors=[{"path": "/position", "message": f"must be at most {highest}"}])
 
 
-def _shift(dashboard, low, high, delta):
+def _shift(dashboard: Dashboard | int, low: int, high: int, delta: int) -> None:
     """Renumber the pages in [low, high] by `delta`, in one UPDATE (positions are not unique, so
     the transient duplicates are harmless)."""
     (Page.update(position=Page.position + delta)

@@ -3,11 +3,13 @@
 import datetime
 import math
 import re
+from collections.abc import Callable
+from typing import Any
 
 from models.errors import InvalidParameter, InvalidParameters
 
 # Python types a JSON value of each parameter type may take (bool is excluded from numbers).
-_FITS = {
+_FITS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -16,7 +18,7 @@ _FITS = {
 }
 
 
-def _is_iso_date(text):
+def _is_iso_date(text: str) -> bool:
     try:
         datetime.date.fromisoformat(text)
     except ValueError:
@@ -24,13 +26,14 @@ def _is_iso_date(text):
     return len(text) == 10
 
 
-def fits(kind, value):
+def fits(kind: str, value: Any) -> bool:
     return _FITS[kind](value)
 
 
-def validate_definitions(definitions):
+def validate_definitions(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Unique names, and defaults that fit their type (a list of them for `multiple`)."""
-    errors, seen = [], set()
+    errors: list[dict[str, str]] = []
+    seen = set()
     for index, definition in enumerate(definitions):
         name = definition["name"]
         if name in seen:
@@ -53,11 +56,11 @@ def validate_definitions(definitions):
     return [_normalized(d) for d in definitions]
 
 
-def _normalized(definition):
+def _normalized(definition: dict[str, Any]) -> dict[str, Any]:
     return {"multiple": False, "required": False, **definition}
 
 
-def _parse(kind, text):
+def _parse(kind: str, text: str) -> Any:
     """A query-string value as its declared type, or ValueError."""
     if kind == "string":
         return text
@@ -79,7 +82,8 @@ def _parse(kind, text):
     return text
 
 
-def resolve_values(definitions, given, source=None):
+def resolve_values(definitions: list[dict[str, Any]], given: dict[str, Any],
+                   source: "Source | None" = None) -> dict[str, Any]:
     """Typed values for every defined parameter, from `given` as `source` reads it: QUERY (the
     default), {name: [raw strings]} from a query string; BODY, {name: a JSON value or a list of
     them} from a request body.
@@ -91,7 +95,7 @@ def resolve_values(definitions, given, source=None):
     source = source or QUERY
     by_name = {d["name"]: d for d in definitions}
     problems = {name: "the dashboard has no such parameter" for name in given if name not in by_name}
-    values = {}
+    values: dict[str, Any] = {}
     for name, definition in by_name.items():
         try:
             values[name] = source.value(definition, given.get(name))
@@ -105,14 +109,14 @@ def resolve_values(definitions, given, source=None):
     return values
 
 
-def _default(definition):
+def _default(definition: dict[str, Any]) -> Any:
     value = definition.get("default")
     if definition.get("required") and value in (None, []):
         raise ValueError("a value is required")
     return value
 
 
-def _value(definition, raw):
+def _value(definition: dict[str, Any], raw: list[str] | None) -> Any:
     if not raw:
         return _default(definition)
     if len(raw) > 1 and not definition.get("multiple"):
@@ -134,7 +138,7 @@ _EXPECTED = {
 }
 
 
-def _json_value(definition, given):
+def _json_value(definition: dict[str, Any], given: Any) -> Any:
     """A body's value: one JSON value of the parameter's type (as its `default` is), or a list of
     them for a `multiple` parameter, which also takes one value as a list of one. Absent, the
     default. (The spec refuses an empty list and null before this is asked.)"""
@@ -153,10 +157,11 @@ def _json_value(definition, given):
 class Source:
     """Where render values come from: how one is read, and the error path that names it."""
 
-    def __init__(self, prefix, value, escape=str):
+    def __init__(self, prefix: str, value: Callable[[dict[str, Any], Any], Any],
+                 escape: Callable[[str], str] = str) -> None:
         self.prefix, self.value, self.escape = prefix, value, escape
 
-    def path(self, name):
+    def path(self, name: str) -> str:
         return self.prefix + self.escape(name)
 
 

@@ -19,11 +19,13 @@ depend on the order in which a backend adds (PostgreSQL may add in parallel work
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import peewee
 from peewee import SQL, fn
 
 from models.dataset_tables import coerce_value, json_value, pointer, rows_model, storage_value
+from models.datasets import Dataset
 from models.db import is_sqlite
 from models.errors import InvalidQuery
 
@@ -51,18 +53,22 @@ _COMPARISONS = {"eq": "__eq__", "ne": "__ne__", "gt": "__gt__", "gte": "__ge__",
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def _significant(value):
+Spec = dict[str, Any]
+Column = dict[str, Any]  # a dataset column: {name, type, key}
+
+
+def _significant(value: Any) -> float | None:
     return None if value is None else float(f"{float(value):.15g}")
 
 
 @dataclass(frozen=True)
 class CompiledQuery:
     query: peewee.Select
-    columns: list  # [{name, type}] in select order
+    columns: list[dict[str, str]]  # [{name, type}] in select order
     cache_key: str
-    rounded: tuple = ()  # per column: is it a float sum or average (see the module docstring)?
+    rounded: tuple[bool, ...] = ()  # per column: is it a float sum or average (see the module docstring)?
 
-    def fetch(self):
+    def fetch(self) -> list[list[Any]]:
         """Run the query; rows of JSON-ready values."""
         converters = [
             _significant if rounded else (lambda v, t=column["type"]: json_value(t, v))
@@ -70,7 +76,7 @@ class CompiledQuery:
         ]
         return [[convert(v) for convert, v in zip(converters, row)] for row in self.query.tuples()]
 
-    def count(self):
+    def count(self) -> int:
         """How many rows the query has without its limit (groups, for a grouped query)."""
         return self.query.clone().order_by().limit(None).offset(None).count()
 
@@ -79,7 +85,7 @@ class CompiledQuery:
 class _Output:
     name: str
     type: str
-    expr: object
+    expr: peewee.ColumnBase
     alias: str = ""
     rounded: bool = False
     path: str = ""  # the spec item it comes from, for errors
@@ -88,17 +94,18 @@ class _Output:
 class _Context:
     """What compiling one spec needs: the table, columns by name, params, and the errors so far."""
 
-    def __init__(self, dataset, params):
+    def __init__(self, dataset: Dataset, params: dict[str, Any] | None) -> None:
         self.model = rows_model(dataset)
-        self.columns = {column["name"]: column for column in dataset.columns}
+        self.columns: dict[str, Column] = {column["name"]: column for column in dataset.columns}
         self.params = params or {}
         self.sqlite = is_sqlite()
-        self.errors = []
+        self.errors: list[dict[str, str]] = []
 
-    def error(self, path, message):
+    def error(self, path: str, message: str) -> None:
         self.errors.append({"path": path, "message": message})
 
-    def column(self, name, path, types=_ANY, what=None):
+    def column(self, name: Any, path: str, types: tuple[str, ...] = _ANY, what: str | None = None
+               ) -> Column | None:
         """The dataset column `name`, or None after recording why it cannot be used here; `what`
         (an aggregate or operator) names what `types` restricts."""
         column = self.columns.get(name) if isinstance(name, str) else None
@@ -109,11 +116,11 @@ class _Context:
             return None
         return column
 
-    def field(self, column):
+    def field(self, column: Column) -> peewee.Field:
         return getattr(self.model, column["key"])
 
 
-def _items(spec, key, ctx):
+def _items(spec: Spec, key: str, ctx: _Context) -> list[tuple[int, dict[str, Any]]]:
     """(index, object) pairs of the list `spec[key]`; a wrong shape is recorded as an error."""
     items = spec.get(key) or []
     if not isinstance(items, list):
@@ -130,7 +137,7 @@ def _items(spec, key, ctx):
 
 # --- select list ----------------------------------------------------------------------------
 
-def _bucket_sqlite(field, bucket):
+def _bucket_sqlite(field: peewee.Field, bucket: str) -> peewee.ColumnBase:
     if bucket == "day":
         return fn.date(field)
     if bucket == "week":  # to the next Sunday (or stay), then back to its Monday
@@ -144,13 +151,13 @@ def _bucket_sqlite(field, bucket):
     return fn.strftime(SQL("'%Y-01-01'"), field)
 
 
-def _bucket_postgres(field, bucket):
+def _bucket_postgres(field: peewee.Field, bucket: str) -> peewee.ColumnBase:
     # Literals, not parameters: PostgreSQL matches GROUP BY expressions by their text.
     truncated = fn.date_trunc(SQL(f"'{bucket}'"), field.cast("timestamp"))
     return fn.to_char(truncated, SQL("'YYYY-MM-DD'"))
 
 
-def _dimension_outputs(spec, ctx):
+def _dimension_outputs(spec: Spec, ctx: _Context) -> list[_Output]:
     outputs = []
     for index, item in _items(spec, "dimensions", ctx):
         column = ctx.column(item.get("column"), pointer("dimensions", index, "column"))
@@ -171,7 +178,7 @@ def _dimension_outputs(spec, ctx):
     return outputs
 
 
-def _metric_expr(agg, field, ctx):
+def _metric_expr(agg: str, field: peewee.Field | None, ctx: _Context) -> peewee.ColumnBase:
     if agg == "count":
         return fn.COUNT(field if field is not None else SQL("*"))
     if agg == "count_distinct":
@@ -183,13 +190,13 @@ def _metric_expr(agg, field, ctx):
     return getattr(fn, agg.upper())(field)
 
 
-def _metric_type(agg, column):
+def _metric_type(agg: str, column: Column) -> str:
     if agg in ("count", "count_distinct"):
         return "integer"
     return "number" if agg == "avg" else column["type"]
 
 
-def _metric_output(index, item, ctx):
+def _metric_output(index: int, item: dict[str, Any], ctx: _Context) -> _Output | None:
     agg, name, label = item.get("agg"), item.get("column"), item.get("label")
     path = pointer("metrics", index)
     if agg not in AGGS:
@@ -209,12 +216,12 @@ def _metric_output(index, item, ctx):
     return _Output(name, _metric_type(agg, column), expr, rounded=rounded, path=path)
 
 
-def _metric_outputs(spec, ctx):
+def _metric_outputs(spec: Spec, ctx: _Context) -> list[_Output]:
     outputs = [_metric_output(index, item, ctx) for index, item in _items(spec, "metrics", ctx)]
     return [output for output in outputs if output is not None]
 
 
-def _raw_outputs(spec, ctx):
+def _raw_outputs(spec: Spec, ctx: _Context) -> list[_Output]:
     names = spec.get("columns")
     if names is None:
         names = list(ctx.columns)
@@ -230,7 +237,7 @@ def _raw_outputs(spec, ctx):
     return outputs
 
 
-def _outputs(spec, ctx):
+def _outputs(spec: Spec, ctx: _Context) -> tuple[bool, int, list[_Output]]:
     """(raw mode?, dimension count, outputs aliased o0, o1, …) — aliases keep names out of SQL."""
     grouped = bool(spec.get("dimensions") or spec.get("metrics"))
     if grouped and spec.get("columns") is not None:
@@ -250,7 +257,7 @@ def _outputs(spec, ctx):
 
 # --- filters --------------------------------------------------------------------------------
 
-def _resolve(value, ctx, path):
+def _resolve(value: Any, ctx: _Context, path: str) -> tuple[bool, Any]:
     """(has a value?, value): a {"param": name} takes the param's value; no value drops the filter."""
     if isinstance(value, dict):
         name = value.get("param")
@@ -262,7 +269,7 @@ def _resolve(value, ctx, path):
     return True, value
 
 
-def _typed(column, value, ctx, path):
+def _typed(column: Column, value: Any, ctx: _Context, path: str) -> Any:
     try:
         if value is None:
             raise ValueError("null is not a value here (use is_null / not_null)")
@@ -272,7 +279,8 @@ def _typed(column, value, ctx, path):
         return None
 
 
-def _typed_list(column, value, ctx, path, size=None, from_param=False):
+def _typed_list(column: Column, value: Any, ctx: _Context, path: str, size: int | None = None,
+                from_param: bool = False) -> list[Any] | None:
     if from_param and not isinstance(value, (list, tuple)):
         value = [value]
     if not isinstance(value, (list, tuple)) or (size is not None and len(value) != size):
@@ -282,7 +290,7 @@ def _typed_list(column, value, ctx, path, size=None, from_param=False):
     return None if None in typed else typed
 
 
-def _like(field, text, ctx, path, prefix):
+def _like(field: peewee.Field, text: Any, ctx: _Context, path: str, prefix: bool) -> peewee.NodeList | None:
     if not isinstance(text, str):
         ctx.error(path, "expected a string")
         return None
@@ -293,7 +301,7 @@ def _like(field, text, ctx, path, prefix):
     return peewee.NodeList((fn.lower(field), SQL("LIKE"), pattern, SQL("ESCAPE '\\'")), parens=True)
 
 
-def _condition(op, column, value, ctx, path, from_param):
+def _condition(op: str, column: Column, value: Any, ctx: _Context, path: str, from_param: bool) -> peewee.Node | None:
     field = ctx.field(column)
     if op in ("in", "not_in"):
         values = _typed_list(column, value, ctx, path, from_param=from_param)
@@ -312,7 +320,7 @@ def _condition(op, column, value, ctx, path, from_param):
     return None if typed is None else getattr(field, _COMPARISONS[op])(typed)
 
 
-def _filter(index, item, ctx):
+def _filter(index: int, item: dict[str, Any], ctx: _Context) -> peewee.Node | None:
     path = pointer("filters", index)
     op = item.get("op")
     if op not in OPS:
@@ -332,19 +340,20 @@ def _filter(index, item, ctx):
     return _condition(op, column, value, ctx, path + "/value", isinstance(item["value"], dict))
 
 
-def _filters(spec, ctx):
+def _filters(spec: Spec, ctx: _Context) -> list[peewee.Node]:
     conditions = [_filter(index, item, ctx) for index, item in _items(spec, "filters", ctx)]
     return [condition for condition in conditions if condition is not None]
 
 
 # --- order and paging -----------------------------------------------------------------------
 
-def _ordering(node, direction):
+def _ordering(node: peewee.ColumnBase, direction: str) -> peewee.Ordering:
     # Descending is the exact reverse of ascending, NULLs included.
     return node.asc(nulls="LAST") if direction == "asc" else node.desc(nulls="FIRST")
 
 
-def _sort_key(index, item, raw, outputs, ctx):
+def _sort_key(index: int, item: dict[str, Any], raw: bool, outputs: list[_Output], ctx: _Context
+              ) -> peewee.Ordering | None:
     path = pointer("sort", index)
     direction = item.get("direction", "asc")
     if direction not in ("asc", "desc"):
@@ -360,7 +369,8 @@ def _sort_key(index, item, raw, outputs, ctx):
     return None
 
 
-def _order(spec, raw, outputs, dimension_count, ctx):
+def _order(spec: Spec, raw: bool, outputs: list[_Output], dimension_count: int, ctx: _Context
+           ) -> list[peewee.Ordering]:
     keys = [_sort_key(index, item, raw, outputs, ctx) for index, item in _items(spec, "sort", ctx)]
     # Tie-breakers make results deterministic: groups are unique by their dimensions, rows by _rid.
     if raw:
@@ -370,7 +380,7 @@ def _order(spec, raw, outputs, dimension_count, ctx):
     return [key for key in keys if key is not None]
 
 
-def _count(spec, key, default, minimum, ctx):
+def _count(spec: Spec, key: str, default: int, minimum: int, ctx: _Context) -> int:
     value = spec.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         ctx.error(pointer(key), f"expected an integer >= {minimum}")
@@ -380,12 +390,12 @@ def _count(spec, key, default, minimum, ctx):
 
 # --- public API -----------------------------------------------------------------------------
 
-def _cache_key(dataset, query):
+def _cache_key(dataset: Dataset, query: peewee.Select) -> str:
     sql, params = query.sql()
     return json.dumps([dataset.version, sql, params], default=str, ensure_ascii=False)
 
 
-def compile_query(dataset, spec, params=None):
+def compile_query(dataset: Dataset, spec: Any, params: dict[str, Any] | None = None) -> CompiledQuery:
     """Compile `spec` over `dataset` (see the module docstring); InvalidQuery names what is wrong.
 
     `params` maps parameter names to already typed values; a filter whose param has no value
@@ -412,7 +422,7 @@ def compile_query(dataset, spec, params=None):
     return CompiledQuery(query, columns, _cache_key(dataset, query), tuple(o.rounded for o in outputs))
 
 
-def run_query(dataset, spec, params=None):
+def run_query(dataset: Dataset, spec: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run `spec`: `{"columns": [{name, type}], "rows": [[JSON values], …]}`."""
     compiled = compile_query(dataset, spec, params)
     return {"columns": compiled.columns, "rows": compiled.fetch()}

@@ -4,9 +4,10 @@ A page's data queries are compiled first, identical ones merged, cached results 
 rest run concurrently on a bounded pool, each on its own connection and under a time budget that
 the database itself enforces. Cached results are keyed by the dataset (id, creation time and
 version) and the compiled SQL with its bound values: a change of rows or of a card's config makes
-a new key, so no process can serve what another has changed. Whole answers are kept too, keyed
-by the render's ETag state (dashboard version, page, parameters, dataset versions), which is read
-from the store on every request.
+a new key, so no process can serve what another has changed. Whole answers are kept too (`kept`),
+keyed by what the handler names: a render's by its ETag, which it derives from the render's state
+(dashboard version, page, parameters, dataset versions), read from the store on every request.
+The answers themselves (their JSON shape, their ETags) are built by the handlers.
 
 Both kinds of entry live in one LRU bounded in bytes (RENDER_CACHE_BYTES), kept as encoded JSON:
 rows as Python objects take several times their JSON size, and bytes have an exact size, so the
@@ -15,26 +16,28 @@ flush everything else. A result holding a non-finite number (a SUM of REALs over
 SQLite) cannot be JSON: its card answers `non_finite_number` and the rest of the page renders.
 """
 
-import hashlib
 import json
 import logging
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import peewee
 from cachetools import LRUCache
 
 import telemetry
 from models import card_queries, card_types
-from models.content import Card, Page
+from models.content import Card, Dashboard, Page
 from models.datasets import Dataset
 from models.db import Prepared, database, is_sqlite
 from models.errors import DomainError, InvalidQuery, PageNotFound
-from models.parameters import resolve_values
-from models.query import compile_query
+from models.parameters import Source, resolve_values
+from models.query import CompiledQuery, compile_query
 
 log = logging.getLogger("dashboards_api.render")
 # Card errors that may not recur: an answer holding one is not kept.
@@ -48,10 +51,50 @@ ENTRY_OVERHEAD = 256
 class CardError(Exception):
     """Raised when one card cannot be rendered; the others still are."""
 
-    def __init__(self, code, message):
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass(slots=True)
+class RenderState:
+    """What a render of one page depends on, read from the store for each request."""
+
+    dashboard: Dashboard
+    page_number: int
+    params: dict[str, Any]  # the dashboard's parameters with the request's values, resolved
+    cards: list[Card] | None  # the page's cards, or None when they were not needed to know its datasets
+    datasets: dict[int, Dataset]  # the datasets the page's cards read, by id
+
+    def identity(self) -> list[Any]:
+        """Everything the answer depends on, as JSON-ready values: the dashboard (cards included:
+        every card change bumps its version), the page, the parameters and each dataset read. The
+        creation times tell apart a dashboard or dataset that took the id of a deleted one
+        (SQLite may reuse the highest id) at the same version."""
+        dashboard = self.dashboard
+        return [dashboard.id, dashboard.created_at.isoformat(), dashboard.version, self.page_number, self.params,
+                sorted((d.id, d.created_at.isoformat(), d.version) for d in self.datasets.values())]
+
+
+@dataclass(slots=True)
+class CardOutcome:
+    """One card of a render: its data, or the error it met."""
+
+    card: Card
+    data: object = None
+    error: CardError | None = None
+
+
+@dataclass(slots=True)
+class RenderedPage:
+    state: RenderState
+    cards: list[CardOutcome]  # in layout order
+
+    @property
+    def settled(self) -> bool:
+        """Whether the answer may be kept: no card met an error that may not recur."""
+        return not any(outcome.error is not None and outcome.error.code in TRANSIENT for outcome in self.cards)
 
 
 class QueryTimeout(Exception):
@@ -62,22 +105,23 @@ class NonFiniteResult(Exception):
     """Raised when a card's query answers a number JSON cannot carry (infinity, NaN)."""
 
 
-_renderer = None
+_renderer: "Renderer | None" = None
 
 
-def configure(workers, budget_ms, cache_bytes=DEFAULT_CACHE_BYTES):
+def configure(workers: int, budget_ms: float, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
     """Build this process's renderer (called once by create_app)."""
     global _renderer
     _renderer = Renderer(workers=workers, budget_ms=budget_ms, cache_bytes=cache_bytes)
 
 
-def renderer():
+def renderer() -> "Renderer":
     if _renderer is None:
         configure(workers=8, budget_ms=5000)
+    assert _renderer is not None
     return _renderer
 
 
-def encode(value):
+def encode(value: Any) -> bytes:
     """Compact UTF-8 JSON; ValueError for a non-finite number, which JSON cannot carry."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
@@ -89,18 +133,18 @@ class ByteCache:
     str and bytes) plus ENTRY_OVERHEAD; one over `max_bytes // max_share` is not kept.
     """
 
-    def __init__(self, max_bytes, max_share=8):
+    def __init__(self, max_bytes: int, max_share: int = 8) -> None:
         self.max_bytes = max_bytes
         self.max_entry = max_bytes // max_share
-        self._lru = LRUCache(maxsize=max_bytes, getsizeof=lambda entry: entry[1])
+        self._lru: LRUCache[str, tuple[bytes, int]] = LRUCache(maxsize=max_bytes, getsizeof=lambda entry: entry[1])
         self._lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, key: str) -> bytes | None:
         with self._lock:
             entry = self._lru.get(key)
         return None if entry is None else entry[0]
 
-    def put(self, key, payload):
+    def put(self, key: str, payload: bytes) -> bool:
         """Keep `payload` (bytes) under `key`, evicting the least recently used; False when too large."""
         cost = sys.getsizeof(key) + sys.getsizeof(payload) + ENTRY_OVERHEAD
         if cost > self.max_entry:
@@ -109,19 +153,19 @@ class ByteCache:
             self._lru[key] = (payload, cost)
         return True
 
-    def __contains__(self, key):
+    def __contains__(self, key: str) -> bool:
         with self._lock:
             return key in self._lru
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._lru)
 
     @property
-    def bytes(self):
+    def bytes(self) -> int:
         """The bytes accounted to the entries held now (never more than `max_bytes`)."""
-        return self._lru.currsize
+        return int(self._lru.currsize)
 
-    def clear(self):
+    def clear(self) -> None:
         with self._lock:
             self._lru.clear()
 
@@ -129,7 +173,7 @@ class ByteCache:
 class Renderer:
     """One per process: the worker pool and the byte-bounded cache (never shared state, only a cache)."""
 
-    def __init__(self, workers=8, budget_ms=5000, cache_bytes=DEFAULT_CACHE_BYTES):
+    def __init__(self, workers: int = 8, budget_ms: float = 5000, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render")
         self.budget = budget_ms / 1000
         # Query results under "result:<key>", whole answers under "page:<etag>": one bound for both.
@@ -138,43 +182,40 @@ class Renderer:
         # bound (a sixteenth of the answers'), so that they never push an answer out.
         self.page_datasets = ByteCache(max(cache_bytes // 16, 64 * 1024))
 
-    def kept(self, kind, key, build):
-        """The answer kept under `kind` and `key` (bytes), or `build()`'s, encoded and kept under
-        the same bound as the render's answers. A key must name everything the answer shows."""
+    def kept(self, kind: str, key: str, build: Callable[[], tuple[object, bool]]) -> bytes:
+        """The answer kept under `kind` and `key` (bytes), or the one `build()` makes, encoded:
+        `build()` answers (body, whether it may be kept). Kept answers share the render's bound;
+        a key must name everything the answer shows."""
         key = f"{kind}:{key}"
         payload = self.cache.get(key)
         telemetry.render_cache_lookup(kind, hit=payload is not None)
         if payload is None:
-            payload = encode(build())
-            self.cache.put(key, payload)
-            telemetry.render_cache_bytes(self.cache.bytes)
+            body, keep = build()
+            payload = encode(body)
+            if keep:
+                self.cache.put(key, payload)
+                telemetry.render_cache_bytes(self.cache.bytes)
         return payload
 
-    def render(self, dashboard, page_number, given_params, unchanged=None, source=None):
-        """(the answer as JSON bytes, etag), or (None, etag) when `unchanged(etag)` says the
-        client holds the current representation (the handler's If-None-Match comparison).
-
-        `given_params` are read as `source` says (models.parameters: a query string's by
-        default, or a body's): once typed, the same values give the same answer and ETag."""
+    def state(self, dashboard: Dashboard, page_number: int, given_params: dict[str, Any],
+              source: Source | None = None) -> RenderState:
+        """What a render of the page depends on: the parameters resolved (`given_params` read as
+        `source` says, models.parameters: a query string's by default, or a body's; once typed,
+        the same values give the same answer and ETag), and the datasets its cards read
+        (PageNotFound when there is no such page)."""
         params = resolve_values(dashboard.parameters, given_params, source)
         cards, dataset_ids = self._page_datasets(dashboard, page_number)
-        datasets = _datasets(dashboard.project_id, dataset_ids)
-        etag = _etag(dashboard, page_number, params, datasets)
-        if unchanged is not None and unchanged(etag):
-            return None, etag
-        payload = self.cache.get("page:" + etag)
-        telemetry.render_cache_lookup("page", hit=payload is not None)
-        if payload is None:
-            if cards is None:
-                cards = _cards_of(dashboard, page_number)
-            body = self._render(dashboard, page_number, params, cards, datasets)
-            payload = encode(body)
-            if not any(card["error"] and card["error"]["code"] in TRANSIENT for card in body["cards"]):
-                self.cache.put("page:" + etag, payload)
-                telemetry.render_cache_bytes(self.cache.bytes)
-        return payload, etag
+        return RenderState(dashboard, page_number, params, cards, _datasets(dashboard.project_id, dataset_ids))
 
-    def _page_datasets(self, dashboard, page_number):
+    def run(self, state: RenderState) -> RenderedPage:
+        """Every card of the page with its data or its error: cached query results taken, the
+        other queries run concurrently under the time budget."""
+        cards = state.cards if state.cards is not None else _cards_of(state.dashboard, state.page_number)
+        plans = [self._plan(card, state.datasets, state.params) for card in cards]
+        results = self._run([ask for plan in plans if isinstance(plan, dict) for ask in plan.values()])
+        return RenderedPage(state, [_rendered(card, plan, results, state.params) for card, plan in zip(cards, plans)])
+
+    def _page_datasets(self, dashboard: Dashboard, page_number: int) -> tuple[list[Card] | None, list[int]]:
         """(the page's cards, or None when not read; the ids of the datasets they read).
 
         The ids are kept by the dashboard's version (every change of a card or page bumps it), so
@@ -191,16 +232,7 @@ class Renderer:
         self.page_datasets.put(key, encode(ids))
         return cards, ids
 
-    def _render(self, dashboard, page_number, params, cards, datasets):
-        plans = [self._plan(card, datasets, params) for card in cards]
-        results = self._run([ask for plan in plans if isinstance(plan, dict) for ask in plan.values()])
-        return {
-            "dashboard": {"id": dashboard.id, "name": dashboard.name, "parameters": params},
-            "page": page_number,
-            "cards": [_rendered(card, plan, results, params) for card, plan in zip(cards, plans)],
-        }
-
-    def _plan(self, card, datasets, params):
+    def _plan(self, card: Card, datasets: dict[int, Dataset], params: dict[str, Any]) -> "Plan | CardError":
         """{name: (cache key, compiled query, count?)} for the card, or the CardError it meets."""
         try:
             card_types.validate_config(card.card_type, card.config)
@@ -215,12 +247,13 @@ class Renderer:
         try:
             compiled = {name: (ask, compile_query(dataset, ask.spec, params)) for name, ask in asks.items()}
         except InvalidQuery as exc:
-            return CardError("invalid_query", "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors))
-        return {name: (_key(dataset, query, ask.count), query, ask.count) for name, (ask, query) in compiled.items()}
+            return CardError("invalid_query", "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors or ()))
+        return {name: (_key(dataset, query, ask.count_only), query, ask.count_only) for name, (ask, query) in compiled.items()}
 
-    def _run(self, asks):
+    def _run(self, asks: list[tuple[str, CompiledQuery, bool]]) -> dict[str, Any]:
         """Results by cache key: cached ones taken, each distinct query run once, concurrently."""
-        results, pending = {}, {}
+        results: dict[str, Any] = {}
+        pending: dict[str, tuple[CompiledQuery, bool]] = {}
         for key, query, count in asks:
             if key in results or key in pending:
                 continue
@@ -242,7 +275,7 @@ class Renderer:
         telemetry.render_cache_bytes(self.cache.bytes)
         return results
 
-    def _fetch(self, query, count):
+    def _fetch(self, query: CompiledQuery, count: bool) -> tuple[Any, bytes]:
         """The result and its encoding (encoded in the worker, off the request's thread)."""
         with telemetry.card_query(QueryTimeout), database.connection_context(), _deadline(self.budget):
             result = query.count() if count else {"columns": query.columns, "rows": query.fetch()}
@@ -252,11 +285,15 @@ class Renderer:
             raise NonFiniteResult() from None
 
 
-def _key(dataset, query, count):
+# A card's queries by name: (cache key, compiled query, only the row count?).
+Plan = dict[str, tuple[str, CompiledQuery, bool]]
+
+
+def _key(dataset: Dataset, query: CompiledQuery, count: bool) -> str:
     return json.dumps([dataset.id, dataset.created_at.isoformat(), "count" if count else "rows", query.cache_key])
 
 
-def _cards_of(dashboard, page_number):
+def _cards_of(dashboard: Dashboard, page_number: int) -> list[Card]:
     """The page's cards in layout order, in one query; PageNotFound when there is no such page."""
     cards = _CARDS_ON_PAGE.rows(dashboard.id, page_number)
     if not cards and not Page.select().where((Page.dashboard == dashboard.id) & (Page.position == page_number)).exists():
@@ -268,7 +305,7 @@ _CARDS_ON_PAGE = Prepared(lambda dashboard_id, page_number: Card.select().join(P
     (Page.dashboard == dashboard_id) & (Page.position == page_number)).order_by(Card.y, Card.x, Card.id))
 
 
-def _datasets(project_id, ids):
+def _datasets(project_id: int, ids: list[int]) -> dict[int, Dataset]:
     """The datasets of the caller's project among `ids` (sorted), by id."""
     if not ids:
         return {}
@@ -280,16 +317,7 @@ _DATASETS = Prepared(lambda project_id, *ids, shape: Dataset.select().where(
     Dataset.id.in_(list(ids)) & (Dataset.project == project_id)))
 
 
-def _etag(dashboard, page_number, params, datasets):
-    """Changes when the dashboard (cards included: every card change bumps its version), the
-    page, the parameters or any dataset does. The creation time tells apart a dashboard that
-    took the id of a deleted one (SQLite may reuse the highest id) at the same version."""
-    state = [dashboard.id, dashboard.created_at.isoformat(), dashboard.version, page_number, params,
-             sorted((d.id, d.created_at.isoformat(), d.version) for d in datasets.values())]
-    return 'W/"' + hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:32] + '"'
-
-
-def _outcome(future):
+def _outcome(future: "Future[tuple[Any, bytes]]") -> "tuple[Any, bytes] | CardError":
     if not future.done():
         return CardError("query_timeout", "The card's query took longer than its time budget.")
     try:
@@ -304,22 +332,18 @@ def _outcome(future):
         return CardError("query_failed", "The card's query failed in the database.")
 
 
-def _rendered(card, plan, results, params):
-    entry = {"card_id": card.id, "card_type": card.card_type, "data": None, "error": None}
+def _rendered(card: Card, plan: "Plan | CardError", results: dict[str, Any], params: dict[str, Any]) -> CardOutcome:
     if isinstance(plan, CardError):
-        entry["error"] = {"code": plan.code, "message": plan.message}
-        return entry
+        return CardOutcome(card, error=plan)
     answers = {name: results[key] for name, (key, _, _) in plan.items()}
     failed = next((a for a in answers.values() if isinstance(a, CardError)), None)
     if failed:
-        entry["error"] = {"code": failed.code, "message": failed.message}
-    else:
-        entry["data"] = card_queries.data(card.card_type, card.config, answers, params)
-    return entry
+        return CardOutcome(card, error=failed)
+    return CardOutcome(card, data=card_queries.data(card.card_type, card.config, answers, params))
 
 
 @contextmanager
-def _deadline(seconds):
+def _deadline(seconds: float) -> Iterator[None]:
     """Have the database stop a query that outlives `seconds` (SQLite: progress handler;
     PostgreSQL: statement_timeout for this transaction)."""
     if is_sqlite():

@@ -5,6 +5,8 @@ migration that alters existing databases (playhouse.migrate) and is written so t
 where migration 1 already created the new shape.
 """
 
+from collections.abc import Callable
+
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
@@ -26,11 +28,11 @@ class SchemaVersion(BaseModel):
     applied_at = peewee.DateTimeField(default=utcnow)
 
 
-def _create_tables():
+def _create_tables() -> None:
     database.create_tables(TABLES, safe=True)
 
 
-def _add_token_expiry():
+def _add_token_expiry() -> None:
     """api_token.expires_at, on stores created before it existed (migration 1 creates it now)."""
     table = ApiToken._meta.table_name
     if "expires_at" not in {column.name for column in database.get_columns(table)}:
@@ -38,24 +40,24 @@ def _add_token_expiry():
             table, "expires_at", peewee.DateTimeField(null=True)))
 
 
-MIGRATIONS = [
+MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
     (1, "create the tables", _create_tables),
     (2, "tokens can expire (api_token.expires_at)", _add_token_expiry),
 ]
 LATEST = MIGRATIONS[-1][0]
 
 
-def current_version():
+def current_version() -> int:
     if not database.table_exists(SchemaVersion._meta.table_name):
         return 0
     return SchemaVersion.select(peewee.fn.MAX(SchemaVersion.version)).scalar() or 0
 
 
-def upgrade(log=lambda message: None):
+def upgrade(log: Callable[[str], object] = lambda message: None) -> list[int]:
     """Bring the schema to LATEST; safe to run again. Returns the versions applied."""
     with database.connection_context():
         database.create_tables([SchemaVersion], safe=True)
-        applied = []
+        applied: list[int] = []
         for version, description, step in MIGRATIONS:
             if version <= current_version():
                 continue
@@ -67,7 +69,7 @@ def upgrade(log=lambda message: None):
         return applied
 
 
-def truncate_all():
+def truncate_all() -> None:
     """Empty every table and drop every dataset table, keeping the schema (tests only)."""
     for dataset in list(Dataset.select()):
         database.execute_sql(f'DROP TABLE IF EXISTS "{dataset.table_name}"')
@@ -82,7 +84,7 @@ def truncate_all():
     database.execute_sql("PRAGMA foreign_keys = ON")
 
 
-def ready_version():
+def ready_version() -> int:
     """The store's schema version when the store answers and is current; the service is not
     ready otherwise (ServiceUnavailable, SchemaOutdated)."""
     with connected():

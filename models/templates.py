@@ -18,12 +18,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jsonschema.validators import validator_for
 
 from models.cards import add_card
-from models.content import Dashboard, Page
+from models.content import Collection, Dashboard, Page
 from models.dataset_tables import pointer
+from models.datasets import Dataset
 from models.errors import TemplateIncompatible, TemplateNotFound
 from models.pages import add_page
 from models.parameters import validate_definitions
@@ -34,6 +36,7 @@ SCHEMA_FILE = TEMPLATE_DIR / "template.schema.json"
 MAX_CATEGORIES = 50
 MAX_TEXT = 255  # labels, parameter labels and metric labels are at most this long
 _ROLE_IN_TEXT = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+Column = dict[str, Any]  # a dataset column: {name, type, key}
 _PARAMETER_TYPES = {"string": "string", "integer": "integer", "number": "number",
                     "boolean": "boolean", "date": "date", "datetime": "date"}
 
@@ -42,7 +45,7 @@ _PARAMETER_TYPES = {"string": "string", "integer": "integer", "number": "number"
 class Kind:
     """What a column must be to fill a role of this kind: its types, and a data rule (see _choose)."""
 
-    types: tuple
+    types: tuple[str, ...]
     requirement: str
 
 
@@ -61,11 +64,11 @@ class Role:
     description: str
 
     @property
-    def types(self):
+    def types(self) -> tuple[str, ...]:
         return KINDS[self.kind].types
 
     @property
-    def requirement(self):
+    def requirement(self) -> str:
         return KINDS[self.kind].requirement
 
 
@@ -76,22 +79,22 @@ class Template:
     id: str
     name: str
     description: str
-    roles: tuple
-    data: dict
+    roles: tuple[Role, ...]
+    data: dict[str, Any]
 
     @property
-    def parameters(self):
+    def parameters(self) -> list[dict[str, Any]]:
         return self.data["parameters"]
 
     @property
-    def pages(self):
+    def pages(self) -> list[dict[str, Any]]:
         return self.data["pages"]
 
 
 # --- loading --------------------------------------------------------------------------------
 
 @functools.cache
-def _loaded():
+def _loaded() -> dict[str, Template]:
     """Every template by id, read and checked once: a broken file fails on first use, loudly."""
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     cls = validator_for(schema)
@@ -111,12 +114,12 @@ def _loaded():
     return found
 
 
-def _check_placeholders(data, where):
+def _check_placeholders(data: dict[str, Any], where: str) -> None:
     """Placeholders must name the file's own roles and filter lists (the schema cannot say so)."""
     roles, filters = set(data["roles"]), set(data.get("filters", {}))
     wanted = {"$role": roles, "$min": roles, "$type": roles, "$filters": filters}
 
-    def walk(node):
+    def walk(node: Any) -> None:
         if isinstance(node, list):
             for item in node:
                 walk(item)
@@ -131,11 +134,11 @@ def _check_placeholders(data, where):
     walk(data)
 
 
-def all_templates():
+def all_templates() -> list[Template]:
     return list(_loaded().values())
 
 
-def template(template_id):
+def template(template_id: str) -> Template:
     found = _loaded().get(template_id)
     if found is None:
         raise TemplateNotFound(f"There is no template {template_id!r}.")
@@ -147,11 +150,11 @@ def template(template_id):
 class _Profile:
     """Counts the data rules need, from one aggregate query over the dataset, made on first use."""
 
-    def __init__(self, dataset):
+    def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
 
     @functools.cached_property
-    def _counts(self):
+    def _counts(self) -> tuple[int, dict[str, tuple[int, int]]]:
         names = [c["name"] for c in self.dataset.columns if c["type"] in ("string", "integer")]
         metrics = [{"agg": "count", "label": "rows"}]
         for index, name in enumerate(names):
@@ -161,19 +164,19 @@ class _Profile:
         counts = {name: (row[1 + 2 * i], row[2 + 2 * i]) for i, name in enumerate(names)}
         return row[0], counts
 
-    def distinct(self, column):
+    def distinct(self, column: Column) -> int:
         return self._counts[1][column["name"]][1]
 
-    def is_unique(self, column):
+    def is_unique(self, column: Column) -> bool:
         """Every row has a value, and no two rows the same one (true of an empty dataset)."""
         rows, counts = self._counts
         return counts[column["name"]] == (rows, rows)
 
-    def looks_like_key(self, column):
+    def looks_like_key(self, column: Column) -> bool:
         return column["type"] == "integer" and self._counts[0] > 1 and self.is_unique(column)
 
 
-def _choose(kind, candidates, profile):
+def _choose(kind: str, candidates: list[Column], profile: _Profile) -> tuple[Column | None, str | None]:
     """The column for a role of `kind` among `candidates` (dataset order), or (None, why not)."""
     if not candidates:
         return None, "none found"
@@ -192,7 +195,7 @@ def _choose(kind, candidates, profile):
     return candidates[0], None
 
 
-def bind(tpl, dataset, given):
+def bind(tpl: Template, dataset: Dataset, given: dict[str, str]) -> dict[str, Column]:
     """{role: column} for every role; TemplateIncompatible lists every bad binding and unmet role.
 
     Explicit bindings are checked for existence and type only: whoever names a column knows
@@ -202,7 +205,7 @@ def bind(tpl, dataset, given):
     roles = {role.name: role for role in tpl.roles}
     errors = [{"path": pointer("bindings", name), "message": f"the template has no role {name!r}"}
               for name in given if name not in roles]
-    bound = {}
+    bound: dict[str, Column] = {}
     for role in tpl.roles:
         if role.name not in given:
             continue
@@ -237,10 +240,10 @@ def bind(tpl, dataset, given):
 class _Filler:
     """Substitutes a template's placeholders for one dataset and its bound columns."""
 
-    def __init__(self, tpl, dataset, bound):
+    def __init__(self, tpl: Template, dataset: Dataset, bound: dict[str, Column]) -> None:
         self.tpl, self.dataset, self.bound = tpl, dataset, bound
 
-    def __call__(self, node):
+    def __call__(self, node: Any) -> Any:
         if isinstance(node, list):
             return [self(item) for item in node]
         if isinstance(node, dict):
@@ -252,39 +255,39 @@ class _Filler:
             return {key: value for key, value in filled if value is not None}
         return node
 
-    def _dataset(self, _):
+    def _dataset(self, _: object) -> int:
         return self.dataset.id
 
-    def _role(self, role):
+    def _role(self, role: str) -> str:
         return self.bound[role]["name"]
 
-    def _text(self, text):
+    def _text(self, text: str) -> str:
         return _ROLE_IN_TEXT.sub(lambda m: self.bound[m[1]]["name"], text)[:MAX_TEXT]
 
-    def _type(self, role):
+    def _type(self, role: str) -> str:
         return _PARAMETER_TYPES[self.bound[role]["type"]]
 
-    def _columns(self, limit):
+    def _columns(self, limit: int) -> list[str]:
         bound = [column["name"] for column in self.bound.values()]
         rest = [column["name"] for column in self.dataset.columns if column["name"] not in bound]
         return (bound + rest)[:limit]
 
-    def _filters(self, name):
+    def _filters(self, name: str) -> Any:
         return self(self.tpl.data["filters"][name])
 
-    def _min(self, role):
+    def _min(self, role: str) -> Any:
         metric = {"agg": "min", "column": self.bound[role]["name"], "label": "lowest"}
         return run_query(self.dataset, {"metrics": [metric]})["rows"][0][0]
 
-    def _output(self, index):
+    def _output(self, index: int) -> dict[str, int]:
         return {"$output": index}  # resolved by _settle_outputs, once the names are final
 
-    def config(self, card_type, config):
+    def config(self, card_type: str, config: dict[str, Any]) -> dict[str, Any]:
         filled = self(config)
         return _settle_outputs(filled) if card_type in ("chart", "table") else filled
 
 
-def _settle_outputs(config):
+def _settle_outputs(config: dict[str, Any]) -> dict[str, Any]:
     """Give every output column a distinct name, then point sorts at them.
 
     Column names are the user's: a category named "Rows" would clash with a metric labelled
@@ -309,7 +312,8 @@ def _settle_outputs(config):
 
 # --- instantiating --------------------------------------------------------------------------
 
-def instantiate(tpl, dataset, bindings, *, project, owner, name, collection):
+def instantiate(tpl: Template, dataset: Dataset, bindings: dict[str, str], *, project: int, owner: int, name: str,
+                collection: Collection | None) -> Dashboard:
     """A new private dashboard of the caller built from `tpl` over `dataset`."""
     bound = bind(tpl, dataset, bindings)
     fill = _Filler(tpl, dataset, bound)

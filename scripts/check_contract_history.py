@@ -99,9 +99,9 @@ def _verdict(change):
         if in_response:
             return (True, "a response value may now be null") if now else (False, None)
         return (True, "a request may no longer send null") if was else (False, None)
-    if in_response and action == "replace" and change["type"] != "breaking":
-        if (key in REPLACED_IN_RESPONSE and is_keyword) or parent == "enum":
-            return True, f"a response's `{parent if parent == 'enum' else key}` changed"
+    if (in_response and action == "replace" and change["type"] != "breaking"
+            and ((key in REPLACED_IN_RESPONSE and is_keyword) or parent == "enum")):
+        return True, f"a response's `{parent if parent == 'enum' else key}` changed"
     return change["type"] == "breaking", None
 
 

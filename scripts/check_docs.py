@@ -7,6 +7,7 @@ what is checked against openapi.yaml.  Usage: check_docs.py openapi.yaml docs/in
 
 import json
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -60,8 +61,8 @@ def problems(spec, page):
 
 if __name__ == "__main__":
     spec_file, page_file = sys.argv[1:3]
-    spec = yaml.safe_load(open(spec_file, encoding="utf-8"))
-    found = problems(spec, open(page_file, encoding="utf-8").read())
+    spec = yaml.safe_load(Path(spec_file).read_text(encoding="utf-8"))
+    found = problems(spec, Path(page_file).read_text(encoding="utf-8"))
     for line in found:
         print(f"{page_file}: {line}", file=sys.stderr)
     count = sum(1 for item in spec["paths"].values() for op in item.values() if isinstance(op, dict) and "responses" in op)

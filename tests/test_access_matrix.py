@@ -41,6 +41,7 @@ AUDIENCES = ("private", "org", "public")
 #     project: v(iew), c(omment), e(dit)
 #   creates: may create dashboards and collections; admin: may change groups
 Actor = namedtuple("Actor", "role where permissions grant private shared creates admin")
+# fmt: off
 ACTORS = {
     "anonymous":            Actor(None, None, (), None, "", "", False, False),
     "other_org_admin":      Actor("admin", "other_org", (), None, "", "", True, True),
@@ -56,9 +57,11 @@ ACTORS = {
     "perm_view":            Actor("viewer", "project", ("dashboard.view",), None, "v", "v", False, False),
     "perm_edit":            Actor("viewer", "project", ("dashboard.edit",), None, "vce", "vce", True, False),
 }
+# fmt: on
 
 # What an operation needs, and where the object its path names lives.
-#   needs: "anyone" (with or without a token), "member" (any caller with a token), "creates", "admin", or a dashboard right v/c/e;
+#   needs: "anyone" (with or without a token), "member" (any caller with a token), "creates", "admin",
+#     or a dashboard right v/c/e;
 #     "template": creates, over a dataset that must be in the caller's project
 #   scope: None; ("dashboard",) — 404 dashboard_not_found without view; ("project", code) —
 #     404 `code` outside the project; ("org", code) — 404 `code` outside the org

@@ -15,7 +15,8 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 
 from models.card_types import CARD_TYPES, validate_config

@@ -3,11 +3,18 @@
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema.validators import validator_for
 
 from models.card_types import (
-    CARD_TYPES, DEFAULT_SIZES, SCHEMA_DIR, palette, referenced_names, schema, validate_config,
+    CARD_TYPES,
+    DEFAULT_SIZES,
+    SCHEMA_DIR,
+    palette,
+    referenced_names,
+    schema,
+    validate_config,
 )
 from models.errors import InvalidCardConfig
 from models.grid import Rect, check_bounds
@@ -215,14 +222,12 @@ def test_referenced_names(card_type, config, expected):
 
 def test_palette_lists_every_type_with_a_size_that_fits_the_grid():
     entries = palette()
-    assert [entry["card_type"] for entry in entries] == list(CARD_TYPES)
+    assert [entry.card_type for entry in entries] == list(CARD_TYPES)
     assert len(CARD_TYPES) == 7
     for entry in entries:
-        size = entry["default_size"]
-        assert size == DEFAULT_SIZES[entry["card_type"]]._asdict()
-        check_bounds(Rect(None, 0, 0, size["w"], size["h"]))
-        assert entry["schema"] == raw_schema(entry["card_type"])
-        assert entry["title"] == entry["schema"]["title"]
+        assert entry.default_size == DEFAULT_SIZES[entry.card_type]
+        check_bounds(Rect(None, 0, 0, entry.default_size.w, entry.default_size.h))
+        assert entry.schema == raw_schema(entry.card_type)
 
 
 def test_the_palette_is_served_as_a_page_in_enum_order(world):
@@ -236,6 +241,6 @@ def test_the_palette_is_served_as_a_page_in_enum_order(world):
 
 
 def test_palette_hands_out_copies():
-    palette()[0]["schema"]["properties"].clear()
+    palette()[0].schema["properties"].clear()
     schema("text")["required"].append("nothing")
-    assert palette()[0]["schema"] == raw_schema(CARD_TYPES[0])
+    assert palette()[0].schema == raw_schema(CARD_TYPES[0])

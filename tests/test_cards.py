@@ -38,6 +38,7 @@ def test_palette_publishes_every_type_with_schema_and_size(editor):
     assert [item["card_type"] for item in items] == list(CARD_TYPES)
     for item in items:
         assert item["schema"]["type"] == "object"
+        assert (item["title"], item["description"]) == (item["schema"]["title"], item["schema"]["description"])
         assert item["default_size"] == DEFAULT_SIZES[item["card_type"]]._asdict()
     assert SPEC["components"]["schemas"]["CardType"]["enum"] == list(CARD_TYPES)
 

@@ -8,9 +8,9 @@ import collections
 
 import pytest
 import schemathesis
-from schemathesis.core import NOT_SET
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
+from schemathesis.core import NOT_SET
 
 from models import schema as store_schema
 from models.content import Card, Collection, Dashboard, Page

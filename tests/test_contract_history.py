@@ -225,7 +225,7 @@ def test_a_release_folder_must_hold_the_spec_of_its_version(tmp_path):
 def test_every_release_has_its_changelog_entry():
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "\n## [Unreleased]\n" in changelog
-    for version, folder in _releases().items():
+    for folder in _releases().values():
         name = folder.name
         assert re.search(rf"^## \[{re.escape(name)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog, re.M), name
         assert f"\n[{name}]: releases/{name}/openapi.yaml" in changelog, name

@@ -110,10 +110,9 @@ def test_a_bad_row_after_inserted_batches_rolls_everything_back(dataset):
 
 
 def test_append_nests_inside_an_outer_transaction(dataset):
-    with pytest.raises(RuntimeError):
-        with database.atomic():
-            tables.append_rows(dataset, [{"units": 1}])
-            raise RuntimeError("the caller changes its mind")
+    with pytest.raises(RuntimeError), database.atomic():
+        tables.append_rows(dataset, [{"units": 1}])
+        raise RuntimeError("the caller changes its mind")
     assert tables.preview_rows(dataset) == []
     assert stored(dataset).row_count == 0
 

@@ -26,7 +26,8 @@ import pytest
 from jsonschema import ValidationError
 
 import telemetry
-from models import db, errors as domain_errors, schema
+from models import db, schema
+from models import errors as domain_errors
 from models.content import Card, Collection, Dashboard, Page, Share
 from models.dataset_tables import create_dataset
 from models.identity import ApiToken, Group, GroupMember

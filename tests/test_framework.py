@@ -10,9 +10,9 @@ from connexion.operations.abstract import AbstractOperation
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import ParameterValidator
 from connexion.validators.json import JSONRequestBodyValidator
-from starlette.middleware.cors import CORSMiddleware
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 import framework
 import handlers.datasets

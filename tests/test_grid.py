@@ -1,7 +1,8 @@
 """The 24-column grid: bounds, overlaps, first free spot; properties checked against brute force."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from models.errors import CardPositionConflict, InvalidLayout

@@ -25,7 +25,7 @@ def post_raw(client, path, text):
 
 
 def dashboard_with_default(literal):
-    return ('{"name": "d", "parameters": [{"name": "p", "type": "number", "default": %s}]}' % literal)
+    return '{"name": "d", "parameters": [{"name": "p", "type": "number", "default": ' + literal + "}]}"
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e309", "-1e309"])
@@ -39,8 +39,8 @@ def test_non_finite_parameter_default_is_refused_and_nothing_stored(editor, lite
 
 
 def test_non_finite_values_are_named_one_by_one(editor):
-    text = ('{"name": "s", "columns": %s, "rows": [["2026-01-01", 1.5], ["2026-01-02", NaN], '
-            '{"day": "2026-01-03", "amount": -Infinity}]}' % json.dumps(COLUMNS))
+    text = ('{"name": "s", "columns": ' + json.dumps(COLUMNS) + ', "rows": [["2026-01-01", 1.5], '
+            '["2026-01-02", NaN], {"day": "2026-01-03", "amount": -Infinity}]}')
     body = problem(post_raw(editor, "/datasets", text), 400, "invalid_request")
     assert [e["path"] for e in body["errors"]] == ["/rows/1/1", "/rows/2/amount"]
     assert editor.get("/datasets").json()["total"] == 0
@@ -115,7 +115,7 @@ def test_unknown_body_fields_in_bulk_stay_small(editor):
 
 
 def test_response_with_a_non_finite_number_is_a_logged_500(editor, monkeypatch, caplog):
-    monkeypatch.setattr("handlers.me.sorted", lambda values: [float("nan")], raising=False)
+    monkeypatch.setattr("handlers.serializers.sorted", lambda values: [float("nan")], raising=False)
     response = editor.get("/me")
     problem(response, 500, "internal_error")
     assert response.headers["cache-control"] == "no-store"
@@ -290,14 +290,14 @@ def test_long_running_handlers_leave_the_lanes_free(world, app, monkeypatch):
     headers = {"Authorization": f"Bearer {client.token}"}
     dashboard = client.post("/dashboards", json={"name": "Slow cards"}).json()
     many = Settings().request_threads * 2 + 1
-    render, release, started, events = render_module().Renderer.render, threading.Event(), threading.Semaphore(0), []
+    state, release, started, events = render_module().Renderer.state, threading.Event(), threading.Semaphore(0), []
 
-    def held_render(self, *args, **kwargs):
+    def held_render(self, *args, **kwargs):  # a render's first read of the store, held
         started.release()
         release.wait(timeout=30)
-        return render(self, *args, **kwargs)
+        return state(self, *args, **kwargs)
 
-    monkeypatch.setattr(render_module().Renderer, "render", held_render)
+    monkeypatch.setattr(render_module().Renderer, "state", held_render)
 
     async def scenario():
         transport = httpx.ASGITransport(app=app)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from handlers.render import rendered
 from models import dataset_tables, render
 from models.content import Dashboard
 from models.datasets import Dataset
@@ -47,14 +48,14 @@ def test_the_render_cache_never_holds_more_than_its_bound(editor):
     renderer = render.Renderer(workers=2, cache_bytes=120_000)
     answers = set()
     for i in range(60):  # each new parameter value is a new answer and a new query result
-        payload, _ = renderer.render(dashboard, 1, {"who": [f"x{i}"]})
+        payload, _ = rendered(renderer, dashboard, 1, {"who": [f"x{i}"]})
         answers.add(payload)
         assert 0 < renderer.cache.bytes <= 120_000
     assert len(answers) == 60
     kept = len(renderer.cache)
     assert 0 < kept < 3 * 60  # old entries were evicted, the newest are kept
     # The accounting covers at least the payloads themselves: nothing is held off the books.
-    payload, _ = renderer.render(dashboard, 1, {"who": ["x59"]})
+    payload, _ = rendered(renderer, dashboard, 1, {"who": ["x59"]})
     assert renderer.cache.bytes >= len(payload) * 2  # the answer and its query result
 
 
@@ -62,11 +63,11 @@ def test_an_answer_over_an_eighth_of_the_bound_is_not_kept(editor):
     dataset = create_dataset(editor, [[f"n{i}", i * 1.5] for i in range(2000)])
     dashboard = Dashboard.get_by_id(public_table_dashboard(editor, dataset["id"])["id"])
     renderer = render.Renderer(workers=2, cache_bytes=200_000)
-    payload, etag = renderer.render(dashboard, 1, {"who": ["nobody"]})
+    payload, etag = rendered(renderer, dashboard, 1, {"who": ["nobody"]})
     assert len(payload) > 200_000 // 8
     assert len(renderer.cache) == 1  # only the small count of the table's rows
     assert "page:" + etag not in renderer.cache
-    assert json.loads(renderer.render(dashboard, 1, {"who": ["nobody"]})[0])["cards"][0]["data"]["total"] == 2000
+    assert json.loads(rendered(renderer, dashboard, 1, {"who": ["nobody"]})[0])["cards"][0]["data"]["total"] == 2000
 
 
 def test_anonymous_renders_with_new_parameters_stay_within_the_configured_bound(editor, world):
@@ -318,7 +319,6 @@ def test_good_image_urls_are_kept(board, url_value):
 
 def test_a_token_with_a_lifetime_shows_when_it_expires_and_is_refused_after(world):
     from models.identity import ApiToken
-
     from tests.conftest import ApiClient
 
     _, client = world.user()
@@ -359,7 +359,6 @@ def test_a_bad_lifetime_is_400_and_issues_nothing(world, body):
 
 def test_create_token_takes_a_lifetime_on_the_command_line(cli, world, http):
     from models.identity import ApiToken, User
-
     from tests.conftest import ApiClient
 
     user = User.create(org=world.org(), email="cli@example.com", role="viewer")
@@ -377,10 +376,8 @@ def test_create_token_takes_a_lifetime_on_the_command_line(cli, world, http):
 
 def test_migration_2_adds_the_expiry_to_a_store_from_before_it(cli, database_url, tmp_path):
     """A store whose api_token lacks expires_at (as migration 1 made it before) gains it from `init`."""
-    import peewee
 
     from models import db
-
     from tests.conftest import BACKEND, POSTGRES_URL, _postgres_schema_url
 
     if BACKEND == "sqlite":

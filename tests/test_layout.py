@@ -4,14 +4,15 @@ import threading
 import time
 
 import pytest
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from config import Settings
 from models.content import Dashboard
 from models.db import database, is_sqlite
-from models.identity import Project
 from models.grid import Rect, find_overlaps
+from models.identity import Project
 from tests.conftest import problem
 
 

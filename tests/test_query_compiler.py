@@ -1,9 +1,11 @@
 """The card-query compiler: same answers as a plain-Python reference, on SQLite and PostgreSQL."""
 
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.dataset_tables import append_rows, coerce_value, create_dataset, json_value, rows_model
 from models.errors import InvalidQuery
@@ -160,8 +162,8 @@ def grouped_reference(named, spec, dims, metrics):
         columns.append({"name": metric_name(m), "type": t})
     items = [list(key) + [aggregate(m["agg"], m.get("column"), rs) for m in metrics] for key, rs in groups.items()]
     names = [c["name"] for c in columns]
-    keys = [((lambda it, i=names.index(s["by"]): it[i]), s.get("direction", "asc")) for s in spec.get("sort", [])]
-    keys += [((lambda it, i=i: it[i]), "asc") for i in range(len(dims))]
+    keys = [(itemgetter(names.index(s["by"])), s.get("direction", "asc")) for s in spec.get("sort", [])]
+    keys += [(itemgetter(i), "asc") for i in range(len(dims))]
     return page(items, keys, columns, spec)
 
 

@@ -430,6 +430,7 @@ def test_only_the_public_render_is_open():
 
 
 def test_a_query_over_its_time_budget_is_stopped_and_only_its_card_fails(setup):
+    from handlers.render import rendered
     from models.dataset_tables import append_rows
     from models.datasets import Dataset
     from models.render import Renderer
@@ -442,7 +443,7 @@ def test_a_query_over_its_time_budget_is_stopped_and_only_its_card_fails(setup):
         "metrics": [{"agg": "count_distinct", "column": "amount"}, {"agg": "avg", "column": "qty"}]})
     note = add_card(client, dashboard_id, "text", {"markdown": "still here"})
     impatient = Renderer(workers=2, budget_ms=1)
-    payload, _ = impatient.render(Dashboard.get_by_id(dashboard_id), 1, {})
+    payload, _ = rendered(impatient, Dashboard.get_by_id(dashboard_id), 1, {})
     cards = {c["card_id"]: c for c in json.loads(payload)["cards"]}
     assert cards[slow]["error"]["code"] == "query_timeout" and cards[slow]["data"] is None
     assert cards[note]["data"] == {"markdown": "still here"}

@@ -5,6 +5,7 @@ Each test builds its own app over its own address or file (the suite's app must 
 and binds the suite's store again afterwards.
 """
 
+import contextlib
 import functools
 import json
 import os
@@ -241,10 +242,8 @@ class Forwarder:
 
 
 def _shutdown(end):
-    try:
+    with contextlib.suppress(OSError):
         end.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 def _through(url, port, application_name):

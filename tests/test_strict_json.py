@@ -4,7 +4,8 @@ long, gives exactly what a small one decoded in one call gives, errors included.
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import framework
 from models.errors import InvalidRequest

@@ -8,7 +8,8 @@ import re
 import statistics
 
 import pytest
-from hypothesis import event, given, settings, strategies as st
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from jsonschema.validators import validator_for
 
 from models import templates
