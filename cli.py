@@ -107,8 +107,16 @@ def cmd_grant(args):
             group = Group.get_or_none((Group.name == args.group) & (Group.org == org))
             subject["group"] = group or _fail(f"no group {args.group!r} in org {args.org!r}")
         ProjectPermission.get_or_create(project=project, permission=args.permission, **subject)
-    print(json.dumps({"org": org.name, "project": project.name, "permission": args.permission,
-                      **{kind: args.email or args.group for kind in subject}}))
+    print(
+        json.dumps(
+            {
+                "org": org.name,
+                "project": project.name,
+                "permission": args.permission,
+                **{kind: args.email or args.group for kind in subject},
+            }
+        )
+    )
 
 
 def _lifetime(text):
@@ -156,12 +164,22 @@ def cmd_import_csv(args):
     with database.connection_context():
         _, project = _existing(args.org, args.project)
         try:
-            dataset = import_csv(project, args.name, args.file, columns=columns, progress=progress,
-                                 description=args.description)
+            dataset = import_csv(
+                project, args.name, args.file, columns=columns, progress=progress, description=args.description
+            )
         finally:
             progress.end()
-    print(json.dumps({"dataset_id": dataset.id, "name": dataset.name, "row_count": dataset.row_count,
-                      "version": dataset.version, "columns": [{"name": c["name"], "type": c["type"]} for c in dataset.columns]}))
+    print(
+        json.dumps(
+            {
+                "dataset_id": dataset.id,
+                "name": dataset.name,
+                "row_count": dataset.row_count,
+                "version": dataset.version,
+                "columns": [{"name": c["name"], "type": c["type"]} for c in dataset.columns],
+            }
+        )
+    )
 
 
 def cmd_demo(args):
@@ -231,10 +249,20 @@ def cmd_serve(args):
         # shutdown timeout. Idle connections are kept KEEP_ALIVE_S (uvicorn's default is 5 s). The
         # HTTP protocol is httptools' (the one uvicorn prefers), refusing what it cannot read with
         # problem documents: http_protocol.py.
-        uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, lifespan="on", log_level=args.log_level, access_log=False,
-                    timeout_graceful_shutdown=settings.shutdown_timeout_s, server_header=False,
-                    timeout_keep_alive=KEEP_ALIVE_S, http=HTTP_PROTOCOL)
+        uvicorn.run(
+            "app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            lifespan="on",
+            log_level=args.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_timeout_s,
+            server_header=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            http=HTTP_PROTOCOL,
+        )
 
 
 def parser():
@@ -254,8 +282,12 @@ def parser():
     create_token = commands.add_parser("create-token", help="a new token for a user in one project")
     create_token.add_argument("--email", required=True)
     create_token.add_argument("--project", required=True)
-    create_token.add_argument("--expires-in", type=_lifetime, metavar="SECONDS",
-                              help=f"the token lives {TOKEN_LIFETIME_MIN} to {TOKEN_LIFETIME_MAX} seconds (default: until revoked)")
+    create_token.add_argument(
+        "--expires-in",
+        type=_lifetime,
+        metavar="SECONDS",
+        help=f"the token lives {TOKEN_LIFETIME_MIN} to {TOKEN_LIFETIME_MAX} seconds (default: until revoked)",
+    )
     create_token.set_defaults(run=cmd_create_token)
 
     grant = commands.add_parser("grant", help="grant a project permission to a user or a group")
@@ -283,7 +315,9 @@ def parser():
     import_csv.add_argument("file")
     import_csv.set_defaults(run=cmd_import_csv)
 
-    commands.add_parser("demo", help="load the demo org and print a token (safe to run again)").set_defaults(run=cmd_demo)
+    commands.add_parser("demo", help="load the demo org and print a token (safe to run again)").set_defaults(
+        run=cmd_demo
+    )
     return main
 
 

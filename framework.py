@@ -98,11 +98,18 @@ def _clip(text, limit):
 
 def problem(status, code, title, detail, *, errors=None, headers=None, extra=None):
     """The one place problem documents are made; every error of every operation passes here."""
-    body = {"type": "about:blank", "title": title, "status": status,
-            "detail": _clip(detail, MAX_DETAIL_CHARS), "error": code}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": _clip(detail, MAX_DETAIL_CHARS),
+        "error": code,
+    }
     if errors:
-        body["errors"] = [{"path": _clip(e["path"], MAX_MESSAGE_CHARS), "message": _clip(e["message"], MAX_MESSAGE_CHARS)}
-                          for e in errors[:MAX_ERRORS]]
+        body["errors"] = [
+            {"path": _clip(e["path"], MAX_MESSAGE_CHARS), "message": _clip(e["message"], MAX_MESSAGE_CHARS)}
+            for e in errors[:MAX_ERRORS]
+        ]
         body["error_count"] = len(errors)
     body.update(extra or {})
     if status == 401:
@@ -117,8 +124,7 @@ def problem(status, code, title, detail, *, errors=None, headers=None, extra=Non
 
 
 def domain_error(_request, exc: DomainError):
-    return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors,
-                   headers=exc.headers, extra=exc.extra)
+    return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, extra=exc.extra)
 
 
 def internal_error(request, exc):
@@ -143,16 +149,24 @@ class SpecPaths:
         spec = yaml.safe_load(spec_file.read_text())
         base = spec["servers"][0]["url"].rstrip("/")
         self.templates = [
-            (re.compile("^" + re.sub(r"\\{([^/]+)\\}", r"(?P<\1>[^/]+)", re.escape(base + path)) + r"\Z"),
-             sorted(method.upper() for method in item if method in HTTP_METHODS),
-             _path_parameter_validators(spec, item))
+            (
+                re.compile("^" + re.sub(r"\\{([^/]+)\\}", r"(?P<\1>[^/]+)", re.escape(base + path)) + r"\Z"),
+                sorted(method.upper() for method in item if method in HTTP_METHODS),
+                _path_parameter_validators(spec, item),
+            )
             for path, item in sorted(spec["paths"].items(), key=lambda kv: kv[0].count("{"))
         ]
 
     def _template(self, path):
         """The most specific template that matches (literal segments win), or None."""
-        return next(((match, methods, validators) for pattern, methods, validators in self.templates
-                     if (match := pattern.match(path))), None)
+        return next(
+            (
+                (match, methods, validators)
+                for pattern, methods, validators in self.templates
+                if (match := pattern.match(path))
+            ),
+            None,
+        )
 
     def allowed(self, path):
         found = self._template(path)
@@ -178,16 +192,22 @@ class SpecPaths:
 def _path_parameter_validators(spec, item):
     """{name: validator of its schema} for a path's parameters, declared on the path or its
     operations."""
+
     def resolved(node):
         while "$ref" in node:
             section, name = node["$ref"].split("/")[-2:]
             node = spec["components"][section][name]
         return node
 
-    declared = [*item.get("parameters", []),
-                *(p for method, op in item.items() if method in HTTP_METHODS for p in op.get("parameters", []))]
-    return {parameter["name"]: Draft4Validator(resolved(parameter["schema"]))
-            for parameter in map(resolved, declared) if parameter["in"] == "path"}
+    declared = [
+        *item.get("parameters", []),
+        *(p for method, op in item.items() if method in HTTP_METHODS for p in op.get("parameters", [])),
+    ]
+    return {
+        parameter["name"]: Draft4Validator(resolved(parameter["schema"]))
+        for parameter in map(resolved, declared)
+        if parameter["in"] == "path"
+    }
 
 
 def framework_error_handler(paths):
@@ -338,8 +358,7 @@ def _with_store(function, read_only, header_params, lanes):
             kwargs["body"] = request.scope[BODY_SCOPE_KEY]
         token = kwargs.get("user")
         token = token if isinstance(token, BearerToken) else None
-        return await anyio.to_thread.run_sync(functools.partial(run, token, args, kwargs),
-                                              limiter=lanes.limiter(lane))
+        return await anyio.to_thread.run_sync(functools.partial(run, token, args, kwargs), limiter=lanes.limiter(lane))
 
     # Connexion reads the signature of the innermost function (following __wrapped__) on every
     # request: the wrapper answers it at once, and does not point past itself.
@@ -366,13 +385,16 @@ class HandlerResolver(Resolver):
 
     def handler(self, operation):
         name = inflection.underscore(operation.operation_id)
-        found = [module.__dict__[name] for module in _handler_modules(self.PACKAGE)
-                 if inspect.isfunction(module.__dict__.get(name))
-                 and module.__dict__[name].__module__ == module.__name__]
+        found = [
+            module.__dict__[name]
+            for module in _handler_modules(self.PACKAGE)
+            if inspect.isfunction(module.__dict__.get(name)) and module.__dict__[name].__module__ == module.__name__
+        ]
         if len(found) != 1:
             where = "no handler module" if not found else ", ".join(f.__module__ for f in found)
-            raise ResolverError(f"{operation.method.upper()} {operation.path} ({operation.operation_id}): "
-                                f"{name} is defined in {where}")
+            raise ResolverError(
+                f"{operation.method.upper()} {operation.path} ({operation.operation_id}): {name} is defined in {where}"
+            )
         return found[0]
 
 
@@ -431,8 +453,11 @@ def _strict_hooks():
         except ValueError:  # over Python's limit on integer digits
             return reject(text, "has too many digits")
 
-    hooks = {"parse_float": parse_float, "parse_int": parse_int,
-             "parse_constant": lambda text: reject(text, "is not a finite number")}
+    hooks = {
+        "parse_float": parse_float,
+        "parse_int": parse_int,
+        "parse_constant": lambda text: reject(text, "is not a finite number"),
+    }
     return hooks, rejected
 
 
@@ -441,7 +466,7 @@ def _rejected_pointers(node, path=()):
     if type(node) is _Rejected:
         yield {"path": _pointer(path), "message": f"{_clip(node.literal, 40)} {node.reason}"}
     elif type(node) is dict or type(node) is list:
-        for key, item in (node.items() if type(node) is dict else enumerate(node)):
+        for key, item in node.items() if type(node) is dict else enumerate(node):
             yield from _rejected_pointers(item, (*path, key))
 
 
@@ -550,12 +575,13 @@ def _decode_in_steps(text, decoder):
 
 def _decode_value(text, index, decoder, levels):
     """(value, end) of the JSON value at `index`."""
-    if levels and text[index:index + 1] in ("[", "{"):
+    if levels and text[index : index + 1] in ("[", "{"):
         return _decode_container(text, index, decoder, levels)
     value, end = decoder.raw_decode(text, index)
     allowed = MAX_JSON_DEPTH - (WALKED_LEVELS - levels)
-    if text.count("[", index, end) + text.count("{", index, end) > allowed and \
-            not _within_depth(text[index:end].encode("utf-8", "surrogatepass"), allowed):
+    if text.count("[", index, end) + text.count("{", index, end) > allowed and not _within_depth(
+        text[index:end].encode("utf-8", "surrogatepass"), allowed
+    ):
         raise _TooDeep()
     return value, end
 
@@ -564,15 +590,15 @@ def _decode_container(text, index, decoder, levels):
     closer = "]" if text[index] == "[" else "}"
     items = [] if closer == "]" else {}
     index = _WHITESPACE.match(text, index + 1).end()
-    if text[index:index + 1] == closer:
+    if text[index : index + 1] == closer:
         return items, index + 1
     while True:
         if closer == "}":
-            if text[index:index + 1] != '"':
+            if text[index : index + 1] != '"':
                 raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, index)
             key, index = decoder.raw_decode(text, index)
             index = _WHITESPACE.match(text, index).end()
-            if text[index:index + 1] != ":":
+            if text[index : index + 1] != ":":
                 raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
             value, index = _decode_value(text, _WHITESPACE.match(text, index + 1).end(), decoder, levels - 1)
             items[key] = value
@@ -582,7 +608,7 @@ def _decode_container(text, index, decoder, levels):
             if not len(items) % YIELD_EVERY:
                 time.sleep(YIELD_SECONDS)
         index = _WHITESPACE.match(text, index).end()
-        delimiter = text[index:index + 1]
+        delimiter = text[index : index + 1]
         if delimiter == closer:
             return items, index + 1
         if delimiter != ",":
@@ -647,11 +673,14 @@ def parse_strict_json(raw):
     except (RecursionError, _TooDeep):
         raise InvalidRequest("The body is nested too deeply.", errors=[{"path": "", "message": TOO_DEEP}]) from None
     if rejected:
-        raise InvalidRequest("The body is not strict JSON: no NaN, no infinities, numbers within range.",
-                             errors=list(_rejected_pointers(body)))
+        raise InvalidRequest(
+            "The body is not strict JSON: no NaN, no infinities, numbers within range.",
+            errors=list(_rejected_pointers(body)),
+        )
     if _has_escaped_surrogate(raw) and _lone_surrogate(body):
-        raise InvalidRequest("The body is not valid UTF-8.",
-                             errors=[{"path": "", "message": "a string holds a lone surrogate"}])
+        raise InvalidRequest(
+            "The body is not valid UTF-8.", errors=[{"path": "", "message": "a string holds a lone surrogate"}]
+        )
     return body
 
 
@@ -685,8 +714,11 @@ def _tags(branch):
     """A oneOf branch's tags: its properties of one fixed value (`{"enum": ["kpi"]}`), as the
     members of an OpenAPI discriminated union have them."""
     properties = branch.get("properties", {}) if isinstance(branch, dict) else {}
-    return {name: schema["enum"][0] for name, schema in properties.items()
-            if isinstance(schema, dict) and len(schema.get("enum", ())) == 1}
+    return {
+        name: schema["enum"][0]
+        for name, schema in properties.items()
+        if isinstance(schema, dict) and len(schema.get("enum", ())) == 1
+    }
 
 
 def _one_of(one_of):
@@ -709,8 +741,11 @@ def _one_of(one_of):
                 yield from errors
             return
         tags = [_tags(branch) for branch in branches]
-        meant = [branch for branch, tagged in zip(branches, tags)
-                 if tagged and all(instance.get(name) == value for name, value in tagged.items())]
+        meant = [
+            branch
+            for branch, tagged in zip(branches, tags)
+            if tagged and all(instance.get(name) == value for name, value in tagged.items())
+        ]
         own = list(validator.descend(instance, meant[0])) if len(meant) == 1 else []
         if own:
             yield from own
@@ -730,11 +765,14 @@ def _one_of(one_of):
 
 
 # Unknown and missing properties each at their own pointer (models/field_errors.py).
-BodySchemaValidator = extend(field_errors.at_fields(Draft4RequestValidator), {
-    "items": _items_within_bounds(Draft4RequestValidator.VALIDATORS["items"]),
-    "maxItems": _max_items,
-    "oneOf": _one_of(Draft4RequestValidator.VALIDATORS["oneOf"]),
-})
+BodySchemaValidator = extend(
+    field_errors.at_fields(Draft4RequestValidator),
+    {
+        "items": _items_within_bounds(Draft4RequestValidator.VALIDATORS["items"]),
+        "maxItems": _max_items,
+        "oneOf": _one_of(Draft4RequestValidator.VALIDATORS["oneOf"]),
+    },
+)
 
 # A schema carrying this extension is a card type's config schema, bundled into the spec from
 # card_schemas/ by scripts/bundle_card_schemas.py. The body check leaves such a value to the
@@ -955,15 +993,18 @@ class AuthoredSpecUI(SwaggerUIMiddleware):
     """Connexion's Swagger UI middleware, serving the spec with AuthoredSpecAPI."""
 
     def add_api(self, specification, base_path=None, arguments=None, **kwargs):
-        api = AuthoredSpecAPI(specification, base_path=base_path, arguments=arguments,
-                              default=self.default_fn, **kwargs)
+        api = AuthoredSpecAPI(
+            specification, base_path=base_path, arguments=arguments, default=self.default_fn, **kwargs
+        )
         self.router.mount(api.base_path, app=api.router)
 
 
 # Connexion's middleware stack with AuthoredSpecUI in place of SwaggerUIMiddleware. Nothing may
 # then be added at MiddlewarePosition.BEFORE_SWAGGER, which names Connexion's own class.
-MIDDLEWARES = [AuthoredSpecUI if middleware is SwaggerUIMiddleware else middleware
-               for middleware in ConnexionMiddleware.default_middlewares]
+MIDDLEWARES = [
+    AuthoredSpecUI if middleware is SwaggerUIMiddleware else middleware
+    for middleware in ConnexionMiddleware.default_middlewares
+]
 
 
 class BodyLimit:
@@ -979,7 +1020,10 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         too_large = PayloadTooLarge(f"The body exceeds the limit of {self.max_bytes} bytes.")
         if not declared.isdigit():
-            raise InvalidRequest("Content-Length is not a number.", errors=[{"path": "/header/Content-Length", "message": "not a number"}])
+            raise InvalidRequest(
+                "Content-Length is not a number.",
+                errors=[{"path": "/header/Content-Length", "message": "not a number"}],
+            )
         if int(declared) > self.max_bytes:
             raise too_large
         received = 0

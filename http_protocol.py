@@ -51,8 +51,10 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg):
         if getattr(self, "target_too_long", False):
-            error = UriTooLong(f"The request target is longer than {MAX_TARGET_BYTES} bytes. The render "
-                               f"takes its page and parameters as a JSON body with POST on the same path.")
+            error = UriTooLong(
+                f"The request target is longer than {MAX_TARGET_BYTES} bytes. The render "
+                f"takes its page and parameters as a JSON body with POST on the same path."
+            )
         else:
             error = InvalidRequest("The request is not valid HTTP/1.1.")
         answer = problem(error.status, error.code, error.title, error.detail)
@@ -74,8 +76,14 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(b"".join(head))
         self.transport.close()
         began = getattr(self, "began", None)
-        telemetry.record(request_id, telemetry.UNROUTED, self._method(), self._path(), error.status,
-                         time.perf_counter() - began if began is not None else 0.0)
+        telemetry.record(
+            request_id,
+            telemetry.UNROUTED,
+            self._method(),
+            self._path(),
+            error.status,
+            time.perf_counter() - began if began is not None else 0.0,
+        )
 
     def _method(self):
         try:

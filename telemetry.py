@@ -30,19 +30,37 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNROUTED = "unrouted"  # the operation label of requests no operation answers (404s, the docs)
 
-REQUESTS = Counter("dashboards_api_requests", "Requests answered, by operation and status.",
-                   ["operation", "status"])
-LATENCY = Histogram("dashboards_api_request_duration_seconds", "Time to answer a request, by operation and status.",
-                    ["operation", "status"], buckets=LATENCY_BUCKETS)
+REQUESTS = Counter("dashboards_api_requests", "Requests answered, by operation and status.", ["operation", "status"])
+LATENCY = Histogram(
+    "dashboards_api_request_duration_seconds",
+    "Time to answer a request, by operation and status.",
+    ["operation", "status"],
+    buckets=LATENCY_BUCKETS,
+)
 IN_FLIGHT = Gauge("dashboards_api_requests_in_flight", "Requests being answered now.", multiprocess_mode="livesum")
-RENDER_CACHE = Counter("dashboards_api_render_cache", "Answer cache lookups: whole render answers (page), "
-                       "card query results (query) and dashboards (dashboard), by result (hit or miss).", ["cache", "result"])
-RENDER_CACHE_BYTES = Gauge("dashboards_api_render_cache_bytes", "Bytes the render cache (query results and "
-                           "whole answers, one bound: RENDER_CACHE_BYTES) holds.", multiprocess_mode="livesum")
-CARD_QUERIES = Histogram("dashboards_api_card_query_duration_seconds", "Card data queries run in the store, by "
-                         "outcome (ok, timeout, failed).", ["outcome"], buckets=LATENCY_BUCKETS + (30,))
-STORE_CONNECTIONS = Gauge("dashboards_api_store_connections", "The PostgreSQL pool's connections, by state "
-                          "(in_use, available).", ["state"], multiprocess_mode="livesum")
+RENDER_CACHE = Counter(
+    "dashboards_api_render_cache",
+    "Answer cache lookups: whole render answers (page), "
+    "card query results (query) and dashboards (dashboard), by result (hit or miss).",
+    ["cache", "result"],
+)
+RENDER_CACHE_BYTES = Gauge(
+    "dashboards_api_render_cache_bytes",
+    "Bytes the render cache (query results and whole answers, one bound: RENDER_CACHE_BYTES) holds.",
+    multiprocess_mode="livesum",
+)
+CARD_QUERIES = Histogram(
+    "dashboards_api_card_query_duration_seconds",
+    "Card data queries run in the store, by outcome (ok, timeout, failed).",
+    ["outcome"],
+    buckets=LATENCY_BUCKETS + (30,),
+)
+STORE_CONNECTIONS = Gauge(
+    "dashboards_api_store_connections",
+    "The PostgreSQL pool's connections, by state (in_use, available).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
 
 request_log = logging.getLogger("dashboards_api.requests")
 _metrics_token = ""
@@ -115,8 +133,10 @@ class RequestTelemetry:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-request-id", request_id.encode("latin-1"))]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode("latin-1"))],
+                }
             await send(message)
 
         IN_FLIGHT.inc()
@@ -129,18 +149,32 @@ class RequestTelemetry:
             caller = extensions.get("connexion_context", {}).get("user")
             _observe_pool()
             # Never the query string in the log: it carries parameter values (render filters, searches).
-            record(request_id, operation, scope["method"], scope["path"], status, duration,
-                   getattr(caller, "user_id", None))
+            record(
+                request_id,
+                operation,
+                scope["method"],
+                scope["path"],
+                status,
+                duration,
+                getattr(caller, "user_id", None),
+            )
 
 
 def record(request_id, operation, method, path, status, duration, user_id=None):
     """One answered request: the request counter, the latency histogram and the log line."""
     REQUESTS.labels(operation, str(status)).inc()
     LATENCY.labels(operation, str(status)).observe(duration)
-    log_request({
-        "request_id": request_id, "operation": operation, "method": method, "path": path, "status": status,
-        "duration_ms": round(duration * 1000, 2), "user_id": user_id,
-    })
+    log_request(
+        {
+            "request_id": request_id,
+            "operation": operation,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(duration * 1000, 2),
+            "user_id": user_id,
+        }
+    )
 
 
 def log_request(fields):

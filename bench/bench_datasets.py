@@ -31,23 +31,28 @@ from models.query import run_query  # noqa: E402
 
 CATEGORIES = ("books", "games", "music", "toys", "tools")
 
-SUM_BY_MONTH = {"dimensions": [{"column": "date", "bucket": "month"}],
-                "metrics": [{"agg": "sum", "column": "amount"}]}
-FILTERED_COUNT = {"metrics": [{"agg": "count"}],
-                  "filters": [{"column": "category", "op": "eq", "value": "toys"},
-                              {"column": "amount", "op": "gt", "value": 500}]}
+SUM_BY_MONTH = {"dimensions": [{"column": "date", "bucket": "month"}], "metrics": [{"agg": "sum", "column": "amount"}]}
+FILTERED_COUNT = {
+    "metrics": [{"agg": "count"}],
+    "filters": [{"column": "category", "op": "eq", "value": "toys"}, {"column": "amount", "op": "gt", "value": 500}],
+}
 
 # The baseline a person would write by hand, per backend; {t} is the dataset's table.
 HAND_SQL = {
     "sqlite": {
-        "sum by month": ("SELECT strftime('%Y-%m-01', c0) AS month, SUM(c2) FROM {t} "
-                         "GROUP BY month ORDER BY month", ()),
+        "sum by month": (
+            "SELECT strftime('%Y-%m-01', c0) AS month, SUM(c2) FROM {t} GROUP BY month ORDER BY month",
+            (),
+        ),
         "filtered count": ("SELECT COUNT(*) FROM {t} WHERE c1 = ? AND c2 > ?", ("toys", 500.0)),
     },
     "postgresql": {
         # c0::timestamp: date_trunc on a bare date goes through timestamptz, ~20% slower.
-        "sum by month": ("SELECT to_char(date_trunc('month', c0::timestamp), 'YYYY-MM-DD') AS month, SUM(c2) "
-                         "FROM {t} GROUP BY 1 ORDER BY 1", ()),
+        "sum by month": (
+            "SELECT to_char(date_trunc('month', c0::timestamp), 'YYYY-MM-DD') AS month, SUM(c2) "
+            "FROM {t} GROUP BY 1 ORDER BY 1",
+            (),
+        ),
         "filtered count": ("SELECT COUNT(*) FROM {t} WHERE c1 = %s AND c2 > %s", ("toys", 500.0)),
     },
 }
@@ -59,13 +64,15 @@ def write_csv(path, rows):
         writer.writerow(["date", "category", "amount", "units", "paid"])
         for i in range(rows):
             day = i % 1461  # four years of days
-            writer.writerow([
-                f"{2021 + day // 365:04d}-{day % 365 // 31 % 12 + 1:02d}-{day % 28 + 1:02d}",
-                CATEGORIES[(i * 7) % len(CATEGORIES)],
-                f"{(i * 37) % 100000 / 100:.2f}",
-                i % 50,
-                "true" if i % 3 else "false",
-            ])
+            writer.writerow(
+                [
+                    f"{2021 + day // 365:04d}-{day % 365 // 31 % 12 + 1:02d}-{day % 28 + 1:02d}",
+                    CATEGORIES[(i * 7) % len(CATEGORIES)],
+                    f"{(i * 37) % 100000 / 100:.2f}",
+                    i % 50,
+                    "true" if i % 3 else "false",
+                ]
+            )
 
 
 def best_of(runs, *actions):
@@ -94,6 +101,7 @@ def open_store(backend, folder, postgres_url):
         database.close_all()
         admin.execute_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         admin.close()
+
     return database, cleanup
 
 
@@ -102,8 +110,10 @@ def bench_import(project, path, rows):
     start = time.perf_counter()
     dataset = import_csv(project, "bench", path, progress=marks.append, batch_rows=10_000)
     elapsed = time.perf_counter() - start
-    print(f"import  {rows:,} rows in {elapsed:.1f} s = {rows / elapsed:,.0f} rows/s "
-          f"({len(marks)} progress calls, columns {[(c['name'], c['type']) for c in dataset.columns]})")
+    print(
+        f"import  {rows:,} rows in {elapsed:.1f} s = {rows / elapsed:,.0f} rows/s "
+        f"({len(marks)} progress calls, columns {[(c['name'], c['type']) for c in dataset.columns]})"
+    )
     return dataset
 
 
@@ -113,11 +123,16 @@ def bench_queries(database, backend, dataset, runs):
         HAND_SQL[backend].values(),
     ):
         sql = sql.format(t=f'"{dataset.table_name}"')
-        compiled, direct = best_of(runs, lambda spec=spec: run_query(dataset, spec),
-                                   lambda sql=sql, params=params: database.execute_sql(sql, params).fetchall())
+        compiled, direct = best_of(
+            runs,
+            lambda spec=spec: run_query(dataset, spec),
+            lambda sql=sql, params=params: database.execute_sql(sql, params).fetchall(),
+        )
         result = run_query(dataset, spec)["rows"]
-        print(f"{label:15s} run_query {compiled * 1000:8.1f} ms   hand SQL {direct * 1000:8.1f} ms   "
-              f"ratio {compiled / direct:.3f}x   ({len(result)} rows, first {result[0]})")
+        print(
+            f"{label:15s} run_query {compiled * 1000:8.1f} ms   hand SQL {direct * 1000:8.1f} ms   "
+            f"ratio {compiled / direct:.3f}x   ({len(result)} rows, first {result[0]})"
+        )
 
 
 def main(argv=None):
@@ -125,16 +140,19 @@ def main(argv=None):
     parser.add_argument("--database", choices=("sqlite", "postgresql"), required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         path = folder / "bench.csv"
         start = time.perf_counter()
         write_csv(path, args.rows)
-        print(f"csv     {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB written in "
-              f"{time.perf_counter() - start:.1f} s")
+        print(
+            f"csv     {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB written in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
         database, cleanup = open_store(args.database, folder, args.postgres_url)
         try:
             with database.connection_context():

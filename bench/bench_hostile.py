@@ -34,9 +34,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).with_name("dashboards-api"))
-COLUMNS = [{"name": "day", "type": "date"}, {"name": "category", "type": "string"},
-           {"name": "amount", "type": "number"}, {"name": "units", "type": "integer"},
-           {"name": "paid", "type": "boolean"}]
+COLUMNS = [
+    {"name": "day", "type": "date"},
+    {"name": "category", "type": "string"},
+    {"name": "amount", "type": "number"},
+    {"name": "units", "type": "integer"},
+    {"name": "paid", "type": "boolean"},
+]
 
 
 def free_port():
@@ -47,8 +51,16 @@ def free_port():
 
 def rows(count, seed=1):
     rng = random.Random(seed)
-    return [[f"2025-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}", f"category-{rng.randrange(50)}",
-             round(rng.uniform(0, 1000), 2), rng.randrange(100), rng.random() < 0.5] for _ in range(count)]
+    return [
+        [
+            f"2025-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
+            f"category-{rng.randrange(50)}",
+            round(rng.uniform(0, 1000), 2),
+            rng.randrange(100),
+            rng.random() < 0.5,
+        ]
+        for _ in range(count)
+    ]
 
 
 class Server:
@@ -60,7 +72,11 @@ class Server:
         self.log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [CLI, "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log)
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -118,13 +134,28 @@ def api(port, method, path, token, body=None, expect=(200, 201)):
 def seed(port, token):
     """A dataset of 10,000 rows and a public dashboard whose table card shows rows over a parameter."""
     dataset = api(port, "POST", "/datasets", token, {"name": "hostile", "columns": COLUMNS, "rows": rows(10_000)})
-    dashboard = api(port, "POST", "/dashboards", token, {
-        "name": "Public table",
-        "parameters": [{"name": "min_amount", "type": "number", "default": 0}]})
-    api(port, "POST", f"/dashboards/{dashboard['id']}/cards", token, {
-        "card_type": "table",
-        "config": {"dataset_id": dataset["id"], "columns": [c["name"] for c in COLUMNS], "limit": 10_000,
-                   "filters": [{"column": "amount", "op": "gte", "value": {"param": "min_amount"}}]}})
+    dashboard = api(
+        port,
+        "POST",
+        "/dashboards",
+        token,
+        {"name": "Public table", "parameters": [{"name": "min_amount", "type": "number", "default": 0}]},
+    )
+    api(
+        port,
+        "POST",
+        f"/dashboards/{dashboard['id']}/cards",
+        token,
+        {
+            "card_type": "table",
+            "config": {
+                "dataset_id": dataset["id"],
+                "columns": [c["name"] for c in COLUMNS],
+                "limit": 10_000,
+                "filters": [{"column": "amount", "op": "gte", "value": {"param": "min_amount"}}],
+            },
+        },
+    )
     public = api(port, "PATCH", f"/dashboards/{dashboard['id']}", token, {"default_audience": "public"})
     return dataset["id"], public["public_slug"]
 
@@ -144,8 +175,10 @@ def latencies(port, token, count, stop=None):
 
 def light_load(port, token, count, clients=2):
     results = [[] for _ in range(clients)]
-    threads = [threading.Thread(target=lambda i=i: results[i].extend(latencies(port, token, count // clients)))
-               for i in range(clients)]
+    threads = [
+        threading.Thread(target=lambda i=i: results[i].extend(latencies(port, token, count // clients)))
+        for i in range(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -186,11 +219,15 @@ def head_of_line(server, viewer, dataset_id, args):
     loaded = light_load(server.port, viewer, args.light)
     stop.set()
     flooder.join()
-    print(f"head-of-line: {len(big) / 1e6:.1f} MB rows bodies ({args.big_rows:,} rows), "
-          f"server CPU {per_body * 1000:.0f} ms per body (goal < 1000 ms)")
+    print(
+        f"head-of-line: {len(big) / 1e6:.1f} MB rows bodies ({args.big_rows:,} rows), "
+        f"server CPU {per_body * 1000:.0f} ms per body (goal < 1000 ms)"
+    )
     print(f"  GET /api/me idle:   p50 {statistics.median(idle) * 1000:6.2f} ms   p99 {p99(idle) * 1000:6.2f} ms")
-    print(f"  GET /api/me loaded: p50 {statistics.median(loaded) * 1000:6.2f} ms   p99 {p99(loaded) * 1000:6.2f} ms"
-          f"   ({posted[0]} large bodies refused meanwhile)")
+    print(
+        f"  GET /api/me loaded: p50 {statistics.median(loaded) * 1000:6.2f} ms   p99 {p99(loaded) * 1000:6.2f} ms"
+        f"   ({posted[0]} large bodies refused meanwhile)"
+    )
     print(f"  loaded p99 / idle p99 = {p99(loaded) / p99(idle):.2f}x (goal <= 2x)")
 
 
@@ -210,10 +247,14 @@ def memory(server, slug, args):
     print(file=sys.stderr)
     conn.close()
     after, bound = server.rss_mb(), args.cache_bytes / 2**20
-    print(f"memory: {args.renders:,} anonymous renders with distinct parameters, 10,000-row table card, "
-          f"{args.renders / (time.perf_counter() - started):.0f} renders/s")
-    print(f"  RSS baseline {baseline:.0f} MB, after {after:.0f} MB; bound baseline + cache "
-          f"{baseline + bound:.0f} MB ({'met' if after <= baseline + bound else 'NOT met'})")
+    print(
+        f"memory: {args.renders:,} anonymous renders with distinct parameters, 10,000-row table card, "
+        f"{args.renders / (time.perf_counter() - started):.0f} renders/s"
+    )
+    print(
+        f"  RSS baseline {baseline:.0f} MB, after {after:.0f} MB; bound baseline + cache "
+        f"{baseline + bound:.0f} MB ({'met' if after <= baseline + bound else 'NOT met'})"
+    )
 
 
 def main(argv=None):
@@ -224,14 +265,21 @@ def main(argv=None):
     parser.add_argument("--cache-bytes", type=int, default=64 * 2**20)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench-hostile-"))
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'store.db'}",
-           "RENDER_CACHE_BYTES": str(args.cache_bytes)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'store.db'}",
+        "RENDER_CACHE_BYTES": str(args.cache_bytes),
+    }
     try:
         subprocess.run([CLI, "init"], env=env, check=True, capture_output=True)
 
         def user(email, role):
-            out = subprocess.run([CLI, "create-user", "--org", "bench", "--project", "default",
-                                  "--email", email, "--role", role], env=env, check=True, capture_output=True)
+            out = subprocess.run(
+                [CLI, "create-user", "--org", "bench", "--project", "default", "--email", email, "--role", role],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             return json.loads(out.stdout)["token"]
 
         admin, viewer = user("admin@bench.example", "admin"), user("viewer@bench.example", "viewer")

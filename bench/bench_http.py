@@ -64,8 +64,9 @@ class Process:
         # stderr to a file, not a pipe: the request log lines would fill a pipe and stall the server.
         self.log = tempfile.TemporaryFile()
         env = {**{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}, **env}
-        self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                        stderr=self.log, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True
+        )
         deadline = time.monotonic() + startup_s
         while True:
             if self.process.poll() is not None:
@@ -76,7 +77,8 @@ class Process:
                 raise RuntimeError(f"{' '.join(command)} did not answer within {startup_s} s")
             try:
                 if httpx.get(self.base + probe_path, timeout=2).status_code == 200 and self._all_up(
-                        ready_line, processes):
+                    ready_line, processes
+                ):
                     return
             except httpx.TransportError:
                 pass
@@ -109,16 +111,34 @@ class Process:
 
 def api_server(database_url, workers=1):
     # At level info uvicorn logs each worker's "Application startup complete.", waited for.
-    return Process([sys.executable, "-m", "cli", "serve", "--port", "{port}", "--workers", str(workers),
-                    "--log-level", "info"],
-                   {"DATABASE_URL": database_url}, "/api/health",
-                   ready_line="Application startup complete.", processes=workers)
+    return Process(
+        [sys.executable, "-m", "cli", "serve", "--port", "{port}", "--workers", str(workers), "--log-level", "info"],
+        {"DATABASE_URL": database_url},
+        "/api/health",
+        ready_line="Application startup complete.",
+        processes=workers,
+    )
 
 
 def uvicorn_server(factory, env):
-    return Process([sys.executable, "-m", "uvicorn", f"floors:{factory}", "--factory", "--app-dir",
-                    str(ROOT / "bench"), "--port", "{port}", "--no-access-log", "--log-level", "warning"],
-                   env, "/api/ping" if factory == "connexion_app" else "/api/body")
+    return Process(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"floors:{factory}",
+            "--factory",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--port",
+            "{port}",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        "/api/ping" if factory == "connexion_app" else "/api/body",
+    )
 
 
 def wrk(url, args, token=None, connections=None, script=None):
@@ -132,8 +152,9 @@ def wrk(url, args, token=None, connections=None, script=None):
         command += ["-s", script]
     if args.warmup:
         subprocess.run([*command, f"-d{args.warmup}s", url], capture_output=True, timeout=args.warmup + 60)
-    out = subprocess.run([*command, f"-d{args.duration}s", url], capture_output=True, text=True,
-                         timeout=args.duration + 60).stdout
+    out = subprocess.run(
+        [*command, f"-d{args.duration}s", url], capture_output=True, text=True, timeout=args.duration + 60
+    ).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk met errors against {url}:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
@@ -151,11 +172,12 @@ def patch_script(folder, dashboard_id):
     path.write_text(
         'wrk.method = "PATCH"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
-        'local n = 0\n'
-        'request = function()\n'
-        '  n = n + 1\n'
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n + 1\n"
         f'  return wrk.format(nil, "/api/dashboards/{dashboard_id}", nil, \'{{"name": "Bench \' .. n .. \'"}}\')\n'
-        'end\n')
+        "end\n"
+    )
     return str(path)
 
 
@@ -192,12 +214,21 @@ def seed():
     user = User.create(org=org, email="bench@example.com", name="Bench", role="admin")
     for n in range(40):
         Dashboard.create_with_first_page(project=project, owner=user, name=f"Dashboard {n:02d}")
-    dashboard = Dashboard.create_with_first_page(project=project, owner=user, name="Notes",
-                                                 description="Twenty text cards on one page.")
+    dashboard = Dashboard.create_with_first_page(
+        project=project, owner=user, name="Notes", description="Twenty text cards on one page."
+    )
     page = Page.get(Page.dashboard == dashboard.id)
     for n in range(20):
-        Card.create(dashboard=dashboard, page=page, card_type="text", config={"markdown": MARKDOWN.format(n, n)},
-                    x=(n % 2) * 12, y=(n // 2) * 4, w=12, h=4)
+        Card.create(
+            dashboard=dashboard,
+            page=page,
+            card_type="text",
+            config={"markdown": MARKDOWN.format(n, n)},
+            x=(n % 2) * 12,
+            y=(n // 2) * 4,
+            w=12,
+            h=4,
+        )
     return dashboard.id, ApiToken.issue(user, project)[1]
 
 
@@ -211,21 +242,24 @@ def measure_store(store, args, folder, rows):
             ("GET one dashboard (20 cards)", server.base + one, {}),
             ("list of 25 dashboards", server.base + api + "?limit=25", {}),
             ("warm render, 20-card page", server.base + render, {}),
-            ("sequential PATCH name", server.base + one,
-             {"connections": 1, "script": patch_script(folder, store.dashboard_id)}),
+            (
+                "sequential PATCH name",
+                server.base + one,
+                {"connections": 1, "script": patch_script(folder, store.dashboard_id)},
+            ),
         ]
         for label, url, options in cases:
             rows.append((store.backend, label, *wrk(url, args, store.token, **options)))
     if store.backend == "postgresql" and args.workers_check:
         with api_server(store.url, workers=2) as server:
-            rows.append((store.backend, "GET one dashboard, serve --workers 2",
-                         *wrk(server.base + one, args, store.token)))
+            rows.append(
+                (store.backend, "GET one dashboard, serve --workers 2", *wrk(server.base + one, args, store.token))
+            )
     return body
 
 
 def report(rows, floor_rate):
-    print(f"\n{'store':11s} {'case':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} "
-          f"{'x Connexion':>12s}  goal")
+    print(f"\n{'store':11s} {'case':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'x Connexion':>12s}  goal")
     for backend, label, rate, p50, p99 in rows:
         goal = GOALS.get(label)
         verdict = ""
@@ -239,8 +273,10 @@ def report(rows, floor_rate):
     two = next((r for b, label, r, *_ in rows if label.startswith("GET one dashboard, serve --workers 2")), None)
     if two and "postgresql" in one:
         ratio = two / one["postgresql"]
-        print(f"\npostgresql: 2 processes / 1 for GET one dashboard: {two:.0f} / {one['postgresql']:.0f} req/s "
-              f"= {ratio:.2f}x ({'met' if ratio >= 1.6 else 'MISSED'}: goal >= 1.6x)")
+        print(
+            f"\npostgresql: 2 processes / 1 for GET one dashboard: {two:.0f} / {one['postgresql']:.0f} req/s "
+            f"= {ratio:.2f}x ({'met' if ratio >= 1.6 else 'MISSED'}: goal >= 1.6x)"
+        )
 
 
 def main(argv=None):
@@ -249,10 +285,12 @@ def main(argv=None):
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each measured run")
-    parser.add_argument("--no-workers-check", dest="workers_check", action="store_false",
-                        help="skip serve --workers 2 on PostgreSQL")
-    parser.add_argument("--postgres-url", default=os.environ.get("TEST_POSTGRES_URL",
-                                                                 "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--no-workers-check", dest="workers_check", action="store_false", help="skip serve --workers 2 on PostgreSQL"
+    )
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
@@ -269,16 +307,21 @@ def main(argv=None):
                 store.drop()
         (folder / "body.json").write_bytes(body)
         with uvicorn_server("starlette_app", {"BENCH_BODY_FILE": str(folder / "body.json")}) as bare:
-            rows.insert(0, ("floor", f"bare Starlette, same {len(body) / 1024:.1f} KB body",
-                            *wrk(bare.base + "/api/body", args)))
+            rows.insert(
+                0,
+                ("floor", f"bare Starlette, same {len(body) / 1024:.1f} KB body", *wrk(bare.base + "/api/body", args)),
+            )
         with uvicorn_server("connexion_app", {}) as trivial:
             rows.insert(1, ("floor", "trivial Connexion operation", *wrk(trivial.base + "/api/ping", args)))
-    print(f"wrk, {args.connections} connections (PATCH: 1), {args.duration} s each; one server process "
-          f"unless stated; {os.cpu_count()} cores")
+    print(
+        f"wrk, {args.connections} connections (PATCH: 1), {args.duration} s each; one server process "
+        f"unless stated; {os.cpu_count()} cores"
+    )
     report(rows, rows[1][2])
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            [dict(zip(("store", "case", "rps", "p50_ms", "p99_ms"), row)) for row in rows], indent=1))
+        Path(args.json).write_text(
+            json.dumps([dict(zip(("store", "case", "rps", "p50_ms", "p99_ms"), row)) for row in rows], indent=1)
+        )
 
 
 if __name__ == "__main__":

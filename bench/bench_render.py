@@ -44,17 +44,54 @@ def cards(dataset_id):
         ("kpi", {**d, "metric": {"agg": "avg", "column": "amount"}, "filters": by_category}),
         ("kpi", {**d, "metric": {"agg": "count_distinct", "column": "units"}}),
         ("kpi", {**d, "metric": {"agg": "max", "column": "date"}, "filters": by_category}),
-        ("chart", {**d, "chart_type": "line", "x": {"column": "date", "bucket": "month"},
-                   "metrics": [{"agg": "sum", "column": "amount"}]}),
+        (
+            "chart",
+            {
+                **d,
+                "chart_type": "line",
+                "x": {"column": "date", "bucket": "month"},
+                "metrics": [{"agg": "sum", "column": "amount"}],
+            },
+        ),
         ("chart", {**d, "chart_type": "bar", "x": {"column": "category"}, "metrics": [{"agg": "count"}]}),
-        ("chart", {**d, "chart_type": "area", "x": {"column": "date", "bucket": "quarter"},
-                   "metrics": [{"agg": "avg", "column": "amount"}], "series_by": "paid"}),
-        ("chart", {**d, "chart_type": "bar", "x": {"column": "date", "bucket": "year"},
-                   "metrics": [{"agg": "sum", "column": "units"}], "filters": by_category}),
-        ("table", {**d, "columns": ["date", "category", "amount"], "limit": 100,
-                   "sort": [{"by": "amount", "direction": "desc"}], "filters": by_category}),
-        ("table", {**d, "group_by": [{"column": "category"}, {"column": "paid"}],
-                   "metrics": [{"agg": "sum", "column": "units"}, {"agg": "count"}]}),
+        (
+            "chart",
+            {
+                **d,
+                "chart_type": "area",
+                "x": {"column": "date", "bucket": "quarter"},
+                "metrics": [{"agg": "avg", "column": "amount"}],
+                "series_by": "paid",
+            },
+        ),
+        (
+            "chart",
+            {
+                **d,
+                "chart_type": "bar",
+                "x": {"column": "date", "bucket": "year"},
+                "metrics": [{"agg": "sum", "column": "units"}],
+                "filters": by_category,
+            },
+        ),
+        (
+            "table",
+            {
+                **d,
+                "columns": ["date", "category", "amount"],
+                "limit": 100,
+                "sort": [{"by": "amount", "direction": "desc"}],
+                "filters": by_category,
+            },
+        ),
+        (
+            "table",
+            {
+                **d,
+                "group_by": [{"column": "category"}, {"column": "paid"}],
+                "metrics": [{"agg": "sum", "column": "units"}, {"agg": "count"}],
+            },
+        ),
         ("filter", {"parameter": "category", **d, "column": "category"}),
     ]
 
@@ -66,12 +103,23 @@ def build(dataset):
     dataset.project = project
     dataset.save()
     dashboard = Dashboard.create_with_first_page(
-        project=project, owner=user, name="Bench",
-        parameters=[{"name": "category", "type": "string", "multiple": False, "required": False}])
+        project=project,
+        owner=user,
+        name="Bench",
+        parameters=[{"name": "category", "type": "string", "multiple": False, "required": False}],
+    )
     page = Page.get(Page.dashboard == dashboard.id)
     for index, (card_type, config) in enumerate(cards(dataset.id)):
-        Card.create(dashboard=dashboard, page=page, card_type=card_type, config=config,
-                    x=(index % 2) * 12, y=(index // 2) * 8, w=12, h=8)
+        Card.create(
+            dashboard=dashboard,
+            page=page,
+            card_type=card_type,
+            config=config,
+            x=(index % 2) * 12,
+            y=(index // 2) * 8,
+            w=12,
+            h=8,
+        )
     return dashboard, ApiToken.issue(user, project)[1]
 
 
@@ -97,10 +145,12 @@ def floor(dataset, runs):
 async def measure(app, path, token, args):
     """Cold and warm render times through the whole app, in-process (no sockets)."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+
         async def timed():
             start = time.perf_counter()
-            response = await client.get(path, params={"param.category": PARAMS["category"]},
-                                        headers={"Authorization": f"Bearer {token}"})
+            response = await client.get(
+                path, params={"param.category": PARAMS["category"]}, headers={"Authorization": f"Bearer {token}"}
+            )
             spent = time.perf_counter() - start
             assert response.status_code == 200, response.text
             assert not [c for c in response.json()["cards"] if c["error"]], response.text
@@ -156,10 +206,14 @@ def report(args, direct, cold, warm):
     p50 = statistics.median(warm)
     print(f"{args.database}: 12 cards, {len(direct)} distinct queries over {args.rows:,} rows")
     print(f"  direct SQL, one after another: sum {total * 1000:8.1f} ms   max {longest * 1000:8.1f} ms")
-    print(f"  cold render (cache empty):         {cold * 1000:8.1f} ms   "
-          f"= {cold / total:.2f}x the sum, {cold / longest:.2f}x the max")
-    print(f"  warm render (cached):   p50 {p50 * 1000:6.2f} ms   p95 "
-          f"{statistics.quantiles(warm, n=20)[-1] * 1000:6.2f} ms   {len(warm) / sum(warm):,.0f} renders/s")
+    print(
+        f"  cold render (cache empty):         {cold * 1000:8.1f} ms   "
+        f"= {cold / total:.2f}x the sum, {cold / longest:.2f}x the max"
+    )
+    print(
+        f"  warm render (cached):   p50 {p50 * 1000:6.2f} ms   p95 "
+        f"{statistics.quantiles(warm, n=20)[-1] * 1000:6.2f} ms   {len(warm) / sum(warm):,.0f} renders/s"
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ def create_card(user: Principal, dashboard_id: int, body: dict[str, Any], if_mat
     return located(serializers.card(card), f"/dashboards/{dashboard.id}/cards/{card.id}", ETag=etag(dashboard.version))
 
 
-def update_card(user: Principal, dashboard_id: int, card_id: int, body: dict[str, Any],
-                if_match: str | None = None) -> Answer:
+def update_card(
+    user: Principal, dashboard_id: int, card_id: int, body: dict[str, Any], if_match: str | None = None
+) -> Answer:
     dashboard = dashboard_to_change(user, dashboard_id, if_match)
     card = cards.update_card(dashboard, cards.card_on(dashboard, card_id), body)
     return serializers.card(card), 200, {"ETag": etag(dashboard.version)}

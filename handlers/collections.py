@@ -20,8 +20,9 @@ def get_collection(user: Principal, collection_id: int) -> Answer:
 def create_collection(user: Principal, body: dict[str, Any]) -> Answer:
     require_create_content(user)
     parent = Collection.referenced(user.project_id, body.get("parent_id"), "parent_id")
-    row = Collection.create(project=user.project_id, parent=parent, name=body["name"],
-                            description=body.get("description", ""))
+    row = Collection.create(
+        project=user.project_id, parent=parent, name=body["name"], description=body.get("description", "")
+    )
     return located(serializers.collection(row), f"/dashboards/collections/{row.id}")
 
 

@@ -90,7 +90,7 @@ def none_match(if_none_match: str | None, tag: str) -> bool:
         return False
     if if_none_match.strip() == "*":
         return True
-    (_, current), = entity_tags(tag)
+    ((_, current),) = entity_tags(tag)
     return any(listed == current for _, listed in entity_tags(if_none_match))
 
 

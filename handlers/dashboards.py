@@ -11,8 +11,9 @@ from models.duplicate import duplicate_dashboard as duplicate
 from models.parameters import validate_definitions
 
 
-def list_dashboards(user: Principal, limit: int, offset: int, collection_id: int | None = None,
-                    q: str | None = None) -> Answer:
+def list_dashboards(
+    user: Principal, limit: int, offset: int, collection_id: int | None = None, q: str | None = None
+) -> Answer:
     rows, total = dashboard_list(user, limit, offset, collection_id, q)
     return serializers.paged(serializers.dashboard_of, rows, total, limit, offset)
 
@@ -52,8 +53,7 @@ def create_dashboard(user: Principal, body: dict[str, Any]) -> Answer:
     return located(_detail(row), f"/dashboards/{row.id}", ETag=etag(row.version))
 
 
-def update_dashboard(user: Principal, dashboard_id: int, body: dict[str, Any], if_match: str | None = None
-                     ) -> Answer:
+def update_dashboard(user: Principal, dashboard_id: int, body: dict[str, Any], if_match: str | None = None) -> Answer:
     row = dashboard_to_change(user, dashboard_id, if_match)
     row.apply_changes(body)
     return _detail(row), 200, {"ETag": etag(row.version)}

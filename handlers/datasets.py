@@ -51,10 +51,12 @@ def append_rows(user: Principal, dataset_id: int, body: dict[str, Any] | bytes |
 
 
 @long_running
-def preview_rows(user: Principal, dataset_id: int, limit: int, offset: int, if_none_match: str | None = None
-                 ) -> Answer:
+def preview_rows(user: Principal, dataset_id: int, limit: int, offset: int, if_none_match: str | None = None) -> Answer:
     """Rows only ever change by an append, which moves the dataset's version: it tags the rows too.
     They are read after the dataset, so an answer is never older than its tag."""
     row = Dataset.in_project(user.project_id, dataset_id)
-    return conditional(if_none_match, etag(row.version), lambda: serializers.row_page(
-        row, dataset_tables.preview_rows(row, limit, offset), limit, offset))
+    return conditional(
+        if_none_match,
+        etag(row.version),
+        lambda: serializers.row_page(row, dataset_tables.preview_rows(row, limit, offset), limit, offset),
+    )

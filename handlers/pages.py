@@ -21,8 +21,9 @@ def create_page(user: Principal, dashboard_id: int, body: dict[str, Any], if_mat
     return located(serializers.page(page), path, ETag=etag(dashboard.version))
 
 
-def update_page(user: Principal, dashboard_id: int, page_number: int, body: dict[str, Any],
-                if_match: str | None = None) -> Answer:
+def update_page(
+    user: Principal, dashboard_id: int, page_number: int, body: dict[str, Any], if_match: str | None = None
+) -> Answer:
     dashboard = dashboard_to_change(user, dashboard_id, if_match)
     page = pages.page_at(dashboard, page_number)
     if "position" in body:

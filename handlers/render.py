@@ -13,37 +13,62 @@ PUBLIC_CACHING = {"Cache-Control": "public, no-cache"}
 
 
 @long_running
-def render_dashboard(user: Principal, dashboard_id: int, page: int, param: dict[str, list[str]] | None = None,
-                     if_none_match: str | None = None) -> Answer:
+def render_dashboard(
+    user: Principal,
+    dashboard_id: int,
+    page: int,
+    param: dict[str, list[str]] | None = None,
+    if_none_match: str | None = None,
+) -> Answer:
     return _answer(dashboard_for(user, dashboard_id), page, param, if_none_match)
 
 
 @long_running
 @read_only
-def render_dashboard_with_body(user: Principal, dashboard_id: int, body: dict[str, Any] | None = None,
-                               if_none_match: str | None = None) -> Answer:
+def render_dashboard_with_body(
+    user: Principal, dashboard_id: int, body: dict[str, Any] | None = None, if_none_match: str | None = None
+) -> Answer:
     body = body or {}
-    return _answer(dashboard_for(user, dashboard_id), body.get("page", 1), body.get("parameters"),
-                   if_none_match, source=parameters.BODY)
+    return _answer(
+        dashboard_for(user, dashboard_id),
+        body.get("page", 1),
+        body.get("parameters"),
+        if_none_match,
+        source=parameters.BODY,
+    )
 
 
 @long_running
-def render_public_dashboard(slug: str, page: int, param: dict[str, list[str]] | None = None,
-                            if_none_match: str | None = None) -> Answer:
+def render_public_dashboard(
+    slug: str, page: int, param: dict[str, list[str]] | None = None, if_none_match: str | None = None
+) -> Answer:
     return _answer(Dashboard.public(slug), page, param, if_none_match, PUBLIC_CACHING)
 
 
 @long_running
 @read_only
-def render_public_dashboard_with_body(slug: str, body: dict[str, Any] | None = None,
-                                      if_none_match: str | None = None) -> Answer:
+def render_public_dashboard_with_body(
+    slug: str, body: dict[str, Any] | None = None, if_none_match: str | None = None
+) -> Answer:
     body = body or {}
-    return _answer(Dashboard.public(slug), body.get("page", 1), body.get("parameters"),
-                   if_none_match, PUBLIC_CACHING, source=parameters.BODY)
+    return _answer(
+        Dashboard.public(slug),
+        body.get("page", 1),
+        body.get("parameters"),
+        if_none_match,
+        PUBLIC_CACHING,
+        source=parameters.BODY,
+    )
 
 
-def _answer(dashboard: Dashboard, page: int, given: dict[str, Any] | None, if_none_match: str | None,
-            headers: dict[str, str] | None = None, source: parameters.Source = parameters.QUERY) -> Answer:
+def _answer(
+    dashboard: Dashboard,
+    page: int,
+    given: dict[str, Any] | None,
+    if_none_match: str | None,
+    headers: dict[str, str] | None = None,
+    source: parameters.Source = parameters.QUERY,
+) -> Answer:
     # A POST render stores nothing and is answered as the GET is, its 304 included (as HTTP's
     # QUERY method has it).
     payload, etag = rendered(render.renderer(), dashboard, page, given or {}, if_none_match, source)
@@ -54,8 +79,14 @@ def _answer(dashboard: Dashboard, page: int, given: dict[str, Any] | None, if_no
     return Response(payload, headers={"ETag": etag, **headers}, media_type="application/json")
 
 
-def rendered(renderer: render.Renderer, dashboard: Dashboard, page: int, params: dict[str, Any],
-             if_none_match: str | None = None, source: parameters.Source | None = None) -> tuple[bytes | None, str]:
+def rendered(
+    renderer: render.Renderer,
+    dashboard: Dashboard,
+    page: int,
+    params: dict[str, Any],
+    if_none_match: str | None = None,
+    source: parameters.Source | None = None,
+) -> tuple[bytes | None, str]:
     """(the page's render as JSON bytes, its ETag), or (None, ETag) when If-None-Match names it.
 
     The ETag is known only once the state the render depends on is read, and a 304 needs nothing

@@ -49,7 +49,7 @@ def paged(show: Callable[[Row], Body], rows: Iterable[Row], total: int, limit: i
 
 def window(show: Callable[[Row], Body], rows: Sequence[Row], limit: int, offset: int) -> Paged[Body]:
     """One page of a list held in memory (the palette, the templates), in its own order."""
-    return paged(show, rows[offset:offset + limit], len(rows), limit, offset)
+    return paged(show, rows[offset : offset + limit], len(rows), limit, offset)
 
 
 # --- collections and dashboards -------------------------------------------------------------
@@ -65,8 +65,14 @@ class CollectionBody(TypedDict):
 
 
 def collection(row: Collection) -> CollectionBody:
-    return {"id": row.id, "name": row.name, "description": row.description, "parent_id": row.parent_id,
-            "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "parent_id": row.parent_id,
+        "created_at": utc(row.created_at),
+        "updated_at": utc(row.updated_at),
+    }
 
 
 class DashboardBody(TypedDict):
@@ -90,11 +96,19 @@ def dashboard(row: Dashboard) -> DashboardBody:
 def dashboard_of(data: Mapping[str, Any]) -> DashboardBody:
     """A dashboard from its fields by name (a row's `__data__`, or a row of a `.dicts()` query);
     a nullable field a new row was not given is absent from `__data__`."""
-    return {"id": data["id"], "name": data["name"], "description": data["description"],
-            "collection_id": data.get("collection"), "parameters": data["parameters"],
-            "default_audience": data["default_audience"], "public_slug": data.get("public_slug"),
-            "owner_id": data["owner"], "version": data["version"],
-            "created_at": utc(data["created_at"]), "updated_at": utc(data["updated_at"])}
+    return {
+        "id": data["id"],
+        "name": data["name"],
+        "description": data["description"],
+        "collection_id": data.get("collection"),
+        "parameters": data["parameters"],
+        "default_audience": data["default_audience"],
+        "public_slug": data.get("public_slug"),
+        "owner_id": data["owner"],
+        "version": data["version"],
+        "created_at": utc(data["created_at"]),
+        "updated_at": utc(data["updated_at"]),
+    }
 
 
 class PageBody(TypedDict):
@@ -125,14 +139,32 @@ class CardBody(TypedDict):
 
 def card(row: Card) -> CardBody:
     """One card, loaded with its page (for its number)."""
-    return _card_of(row.id, row.card_type, row.config, row.page.position, row.x, row.y, row.w, row.h,
-                    row.created_at, row.updated_at)
+    return _card_of(
+        row.id, row.card_type, row.config, row.page.position, row.x, row.y, row.w, row.h, row.created_at, row.updated_at
+    )
 
 
-def _card_of(card_id: int, card_type: str, config: dict[str, Any], page_number: int, x: int, y: int, w: int, h: int,
-             created_at: datetime, updated_at: datetime) -> CardBody:
-    return {"id": card_id, "card_type": card_type, "config": config, "page": page_number,
-            "layout": {"x": x, "y": y, "w": w, "h": h}, "created_at": utc(created_at), "updated_at": utc(updated_at)}
+def _card_of(
+    card_id: int,
+    card_type: str,
+    config: dict[str, Any],
+    page_number: int,
+    x: int,
+    y: int,
+    w: int,
+    h: int,
+    created_at: datetime,
+    updated_at: datetime,
+) -> CardBody:
+    return {
+        "id": card_id,
+        "card_type": card_type,
+        "config": config,
+        "page": page_number,
+        "layout": {"x": x, "y": y, "w": w, "h": h},
+        "created_at": utc(created_at),
+        "updated_at": utc(updated_at),
+    }
 
 
 class ShareBody(TypedDict):
@@ -148,10 +180,17 @@ def share(row: Share) -> ShareBody:
     return _share_of(row.id, row.subject_type, row.subject_id, row.access_level, row.created_at, row.updated_at)
 
 
-def _share_of(share_id: int, subject_type: str, subject_id: int, access_level: str, created_at: datetime,
-              updated_at: datetime) -> ShareBody:
-    return {"id": share_id, "subject_type": subject_type, "subject_id": subject_id, "access_level": access_level,
-            "created_at": utc(created_at), "updated_at": utc(updated_at)}
+def _share_of(
+    share_id: int, subject_type: str, subject_id: int, access_level: str, created_at: datetime, updated_at: datetime
+) -> ShareBody:
+    return {
+        "id": share_id,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "access_level": access_level,
+        "created_at": utc(created_at),
+        "updated_at": utc(updated_at),
+    }
 
 
 class DashboardDetailBody(DashboardBody):
@@ -167,8 +206,10 @@ def dashboard_detail(row: Dashboard, contents: Contents) -> DashboardDetailBody:
     return {
         **dashboard(row),
         "pages": [{"page_number": position, "name": name} for _, position, name in contents.pages],
-        "cards": [_card_of(card_id, card_type, config, numbers[page_id], x, y, w, h, created_at, updated_at)
-                  for card_id, card_type, config, page_id, x, y, w, h, created_at, updated_at in contents.cards],
+        "cards": [
+            _card_of(card_id, card_type, config, numbers[page_id], x, y, w, h, created_at, updated_at)
+            for card_id, card_type, config, page_id, x, y, w, h, created_at, updated_at in contents.cards
+        ],
         "shares": [_share_of(*row) for row in contents.shares],
     }
 
@@ -190,9 +231,14 @@ class DashboardLayoutBody(TypedDict):
 
 def layout(dashboard_row: Dashboard, card_rows: Iterable[Card]) -> DashboardLayoutBody:
     """The dashboard's whole layout: each card (loaded with its page) with its page and place."""
-    return {"dashboard_id": dashboard_row.id, "version": dashboard_row.version, "cards": [
-        {"card_id": card.id, "page": card.page.position, "x": card.x, "y": card.y, "w": card.w, "h": card.h}
-        for card in card_rows]}
+    return {
+        "dashboard_id": dashboard_row.id,
+        "version": dashboard_row.version,
+        "cards": [
+            {"card_id": card.id, "page": card.page.position, "x": card.x, "y": card.y, "w": card.w, "h": card.h}
+            for card in card_rows
+        ],
+    }
 
 
 class MyPermissionsBody(TypedDict):
@@ -204,8 +250,12 @@ class MyPermissionsBody(TypedDict):
 
 def my_permissions(reasons: dict[str, list[str]]) -> MyPermissionsBody:
     """What the caller may do on a dashboard, and which layers grant each right."""
-    return {"view": bool(reasons["view"]), "comment": bool(reasons["comment"]), "edit": bool(reasons["edit"]),
-            "reasons": reasons}
+    return {
+        "view": bool(reasons["view"]),
+        "comment": bool(reasons["comment"]),
+        "edit": bool(reasons["edit"]),
+        "reasons": reasons,
+    }
 
 
 # --- renders --------------------------------------------------------------------------------
@@ -247,8 +297,12 @@ def render(rendered: RenderedPage) -> RenderBody:
 
 def rendered_card(outcome: CardOutcome) -> RenderedCardBody:
     error = outcome.error
-    return {"card_id": outcome.card.id, "card_type": outcome.card.card_type, "data": outcome.data,
-            "error": None if error is None else {"code": error.code, "message": error.message}}
+    return {
+        "card_id": outcome.card.id,
+        "card_type": outcome.card.card_type,
+        "data": outcome.data,
+        "error": None if error is None else {"code": error.code, "message": error.message},
+    }
 
 
 # --- datasets -------------------------------------------------------------------------------
@@ -276,9 +330,16 @@ class DatasetBody(TypedDict):
 
 
 def dataset(row: Dataset) -> DatasetBody:
-    return {"id": row.id, "name": row.name, "description": row.description,
-            "columns": [column(c) for c in row.columns], "row_count": row.row_count, "version": row.version,
-            "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "columns": [column(c) for c in row.columns],
+        "row_count": row.row_count,
+        "version": row.version,
+        "created_at": utc(row.created_at),
+        "updated_at": utc(row.updated_at),
+    }
 
 
 class RowPageBody(Paged[dict[str, Any]]):
@@ -287,8 +348,13 @@ class RowPageBody(Paged[dict[str, Any]]):
 
 def row_page(row: Dataset, rows: list[dict[str, Any]], limit: int, offset: int) -> RowPageBody:
     """A window of the dataset's rows (each `{column name: value}`, as the model reads them)."""
-    return {"items": rows, "total": row.row_count, "limit": limit, "offset": offset,
-            "columns": [column(c) for c in row.columns]}
+    return {
+        "items": rows,
+        "total": row.row_count,
+        "limit": limit,
+        "offset": offset,
+        "columns": [column(c) for c in row.columns],
+    }
 
 
 class RowsAppendedBody(TypedDict):
@@ -323,8 +389,13 @@ class GroupBody(TypedDict):
 
 
 def group(row: Group) -> GroupBody:
-    return {"id": row.id, "name": row.name, "description": row.description,
-            "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "created_at": utc(row.created_at),
+        "updated_at": utc(row.updated_at),
+    }
 
 
 class GroupDetailBody(GroupBody):
@@ -348,8 +419,14 @@ class TokenBody(TypedDict):
 def token(row: ApiToken, current_token_id: int | None) -> TokenBody:
     """A token as its owner may see it again: never the token itself, which is shown once;
     `current` when it is the one the request came with."""
-    return {"id": row.id, "prefix": row.prefix, "project_id": row.project_id, "created_at": utc(row.created_at),
-            "expires_at": utc(row.expires_at), "current": row.id == current_token_id}
+    return {
+        "id": row.id,
+        "prefix": row.prefix,
+        "project_id": row.project_id,
+        "created_at": utc(row.created_at),
+        "expires_at": utc(row.expires_at),
+        "current": row.id == current_token_id,
+    }
 
 
 class NewTokenBody(TokenBody):
@@ -406,8 +483,13 @@ class CardTypeBody(TypedDict):
 def card_type(entry: CardTypeEntry) -> CardTypeBody:
     """A card type with its config's JSON Schema, whose title and description it repeats."""
     schema = entry.schema
-    return {"card_type": entry.card_type, "title": schema["title"], "description": schema["description"],
-            "schema": schema, "default_size": {"w": entry.default_size.w, "h": entry.default_size.h}}
+    return {
+        "card_type": entry.card_type,
+        "title": schema["title"],
+        "description": schema["description"],
+        "schema": schema,
+        "default_size": {"w": entry.default_size.w, "h": entry.default_size.h},
+    }
 
 
 class TemplateRoleBody(TypedDict):
@@ -453,12 +535,27 @@ def template(tpl: Template) -> TemplateBody:
         "name": tpl.name,
         "description": tpl.description,
         "requirements": [f"{role.name}: {role.requirement}" for role in tpl.roles],
-        "roles": [{"role": role.name, "kind": role.kind, "types": list(role.types),
-                   "requirement": role.requirement, "description": role.description} for role in tpl.roles],
+        "roles": [
+            {
+                "role": role.name,
+                "kind": role.kind,
+                "types": list(role.types),
+                "requirement": role.requirement,
+                "description": role.description,
+            }
+            for role in tpl.roles
+        ],
         "parameters": [_template_parameter(parameter) for parameter in tpl.parameters],
-        "pages": [{"name": page["name"], "tiles": [
-            {"title": card["title"], "card_type": card["card_type"], "layout": _layout(card["layout"])}
-            for card in page["cards"]]} for page in tpl.pages],
+        "pages": [
+            {
+                "name": page["name"],
+                "tiles": [
+                    {"title": card["title"], "card_type": card["card_type"], "layout": _layout(card["layout"])}
+                    for card in page["cards"]
+                ],
+            }
+            for page in tpl.pages
+        ],
     }
 
 
@@ -469,9 +566,12 @@ def _layout(layout: Mapping[str, int]) -> LayoutBody:
 def _template_parameter(parameter: Mapping[str, Any]) -> TemplateParameterBody:
     """A parameter whose type follows a bound column says which role's (`type` is then null)."""
     kind = parameter["type"]
-    return {"name": parameter["name"], "type": kind if isinstance(kind, str) else None,
-            "type_of_role": kind["$type"] if isinstance(kind, dict) else None,
-            "multiple": parameter.get("multiple", False)}
+    return {
+        "name": parameter["name"],
+        "type": kind if isinstance(kind, str) else None,
+        "type_of_role": kind["$type"] if isinstance(kind, dict) else None,
+        "multiple": parameter.get("multiple", False),
+    }
 
 
 # --- the operator's probes ------------------------------------------------------------------

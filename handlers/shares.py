@@ -8,12 +8,16 @@ from models.access import EDIT, Principal, dashboard_for, permissions_on
 from models.content import Share
 
 
-def list_shares(user: Principal, dashboard_id: int, limit: int, offset: int, if_none_match: str | None = None
-                ) -> Answer:
+def list_shares(
+    user: Principal, dashboard_id: int, limit: int, offset: int, if_none_match: str | None = None
+) -> Answer:
     """Every grant change bumps the dashboard's version, so its ETag tags the grants too."""
     row = dashboard_for(user, dashboard_id)
-    return conditional(if_none_match, etag(row.version),
-                       lambda: serializers.paged(serializers.share, *Share.listed(row, limit, offset), limit, offset))
+    return conditional(
+        if_none_match,
+        etag(row.version),
+        lambda: serializers.paged(serializers.share, *Share.listed(row, limit, offset), limit, offset),
+    )
 
 
 def upsert_share(user: Principal, dashboard_id: int, body: dict[str, Any], if_match: str | None = None) -> Answer:

@@ -18,6 +18,13 @@ def create_from_template(user: Principal, body: dict[str, Any]) -> Answer:
     tpl = templates.template(body["template_id"])
     dataset = Dataset.named_in_body(user.project_id, body["dataset_id"], "dataset_id")
     collection = Collection.referenced(user.project_id, body.get("collection_id"), "collection_id")
-    row = templates.instantiate(tpl, dataset, body.get("bindings", {}), project=user.project_id,
-                                owner=user.user_id, name=body["name"], collection=collection)
+    row = templates.instantiate(
+        tpl,
+        dataset,
+        body.get("bindings", {}),
+        project=user.project_id,
+        owner=user.user_id,
+        name=body["name"],
+        collection=collection,
+    )
     return located(serializers.dashboard_detail(row, contents_of(row)), f"/dashboards/{row.id}", ETag=etag(row.version))

@@ -84,13 +84,30 @@ def _token_row(token_hash: str, now: str) -> "peewee.ModelSelect[ApiToken]":
     in_groups = GroupMember.select(GroupMember.group).where(GroupMember.user == User.id)
     permissions = ProjectPermission.select(_joined(ProjectPermission.permission)).where(
         (ProjectPermission.project == Project.id)
-        & ((ProjectPermission.user == User.id) | ProjectPermission.group.in_(in_groups)))
+        & ((ProjectPermission.user == User.id) | ProjectPermission.group.in_(in_groups))
+    )
     return (
-        ApiToken.select(ApiToken.id, User.id, User.email, User.name, User.role, User.org, Project.id, Project.name,
-                        Project.org, Org.name, groups, permissions)
-        .join(User).switch(ApiToken).join(Project).join(Org)
+        ApiToken.select(
+            ApiToken.id,
+            User.id,
+            User.email,
+            User.name,
+            User.role,
+            User.org,
+            Project.id,
+            Project.name,
+            Project.org,
+            Org.name,
+            groups,
+            permissions,
+        )
+        .join(User)
+        .switch(ApiToken)
+        .join(Project)
+        .join(Org)
         .where((ApiToken.token_hash == token_hash) & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > now)))
-        .limit(1).tuples()
+        .limit(1)
+        .tuples()
     )
 
 
@@ -107,9 +124,17 @@ def principal_for_token(token: str) -> Principal:
     if user_org_id != org_id:
         raise Unauthenticated()
     return Principal(
-        user_id=user_id, email=email, name=name, role=role, org_id=org_id, org_name=org_name,
-        project_id=project_id, project_name=project_name, group_ids=_split(groups, int),
-        permissions=_split(grants), token_id=token_id,
+        user_id=user_id,
+        email=email,
+        name=name,
+        role=role,
+        org_id=org_id,
+        org_name=org_name,
+        project_id=project_id,
+        project_name=project_name,
+        group_ids=_split(groups, int),
+        permissions=_split(grants),
+        token_id=token_id,
     )
 
 
@@ -141,14 +166,20 @@ def _visible(project_id: int, user_id: int, group_ids: Iterable[int], every: boo
         return query
     granted = Share.select(Share.dashboard).where(_grants_reaching(user_id, group_ids))
     return query.where(
-        (Dashboard.owner == user_id)
-        | Dashboard.default_audience.in_(["org", "public"])
-        | Dashboard.id.in_(granted)
+        (Dashboard.owner == user_id) | Dashboard.default_audience.in_(["org", "public"]) | Dashboard.id.in_(granted)
     )
 
 
-def _listing(project_id: int, user_id: int, collection_id: int | None, pattern: str, limit: int, offset: int,
-             *group_ids: int, shape: tuple[bool, bool, bool, int, str]) -> "peewee.ModelSelect[Dashboard]":
+def _listing(
+    project_id: int,
+    user_id: int,
+    collection_id: int | None,
+    pattern: str,
+    limit: int,
+    offset: int,
+    *group_ids: int,
+    shape: tuple[bool, bool, bool, int, str],
+) -> "peewee.ModelSelect[Dashboard]":
     every, in_collection, matching, _, kind = shape
     query = _visible(project_id, user_id, group_ids, every)
     if in_collection:
@@ -165,16 +196,24 @@ def _listing(project_id: int, user_id: int, collection_id: int | None, pattern: 
 _LISTING = Prepared(_listing)
 
 
-def dashboard_list(principal: Principal, limit: int, offset: int, collection_id: int | None = None,
-                   q: str | None = None) -> tuple[list[dict[str, Any]], int]:
+def dashboard_list(
+    principal: Principal, limit: int, offset: int, collection_id: int | None = None, q: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
     """(one page of the dashboards the caller can view, ordered by name then id, as dicts of
     their fields; how many there are in all), whatever the caller's grants: on PostgreSQL one
     statement (a page past the end counts with a second), on SQLite, where a statement costs no
     round trip and the window function costs more than a count, a page and a count."""
     groups = sorted(principal.group_ids)
     every = _sees_every_dashboard(principal)
-    values = (principal.project_id, principal.user_id, collection_id, like_pattern(q) if q else "", limit, offset,
-              *([] if every else groups))
+    values = (
+        principal.project_id,
+        principal.user_id,
+        collection_id,
+        like_pattern(q) if q else "",
+        limit,
+        offset,
+        *([] if every else groups),
+    )
     shape = (every, collection_id is not None, bool(q), 0 if every else len(groups))
     if is_sqlite():
         return _LISTING.rows(*values, shape=(*shape, "page")), _LISTING.first(*values, shape=(*shape, "total"))[0]
@@ -227,17 +266,23 @@ def access_of(principal: Principal, dashboard: Dashboard, grants: str | None) ->
     return frozenset(right for right, layers in reasons_of(principal, dashboard, grants).items() if layers)
 
 
-def _dashboard_in(dashboard_id: int, project_id: int, user_id: int, *group_ids: int, shape: tuple[bool, bool, int]
-                  ) -> "peewee.ModelSelect[Dashboard]":
+def _dashboard_in(
+    dashboard_id: int, project_id: int, user_id: int, *group_ids: int, shape: tuple[bool, bool, int]
+) -> "peewee.ModelSelect[Dashboard]":
     """The dashboard of a project with the caller's grants on it (`grants`); `shape`: (row-locked
     for the write that follows (PostgreSQL: SQLite's writers hold the whole store's lock
     already), whether to read the grants, how many groups the caller is in)."""
     lock, grants, _ = shape
     reaching = Share.select(_joined(Share.subject_type.concat(":").concat(Share.access_level))).where(
-        (Share.dashboard == Dashboard.id) & _grants_reaching(user_id, group_ids))
+        (Share.dashboard == Dashboard.id) & _grants_reaching(user_id, group_ids)
+    )
     columns = (Dashboard, reaching.alias("grants")) if grants else (Dashboard,)
-    return (Dashboard.select(*columns).where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id))
-            .for_update(lock).dicts())
+    return (
+        Dashboard.select(*columns)
+        .where((Dashboard.id == dashboard_id) & (Dashboard.project == project_id))
+        .for_update(lock)
+        .dicts()
+    )
 
 
 _DASHBOARD = Prepared(_dashboard_in)
@@ -269,8 +314,9 @@ def permissions_on(principal: Principal, dashboard_id: int) -> dict[str, list[st
     return reasons
 
 
-def _with_grants(principal: Principal, dashboard_id: int, *, lock: bool, grants: bool
-                 ) -> tuple[Dashboard | None, str | None]:
+def _with_grants(
+    principal: Principal, dashboard_id: int, *, lock: bool, grants: bool
+) -> tuple[Dashboard | None, str | None]:
     """(the dashboard of the caller's project or None, the caller's grants on it: none when
     `grants` is false), one statement."""
     groups = sorted(principal.group_ids)
@@ -298,8 +344,10 @@ def require_admin(principal: Principal) -> None:
 
 def group_for(principal: Principal, group_id: int, *, change: bool = False) -> Group:
     """A group of the caller's org (404 otherwise); changing it needs org role admin (403)."""
-    group = Group.get_or_raise(lambda: GroupNotFound(f"Group {group_id} does not exist."),
-                               (Group.id == group_id) & (Group.org == principal.org_id))
+    group = Group.get_or_raise(
+        lambda: GroupNotFound(f"Group {group_id} does not exist."),
+        (Group.id == group_id) & (Group.org == principal.org_id),
+    )
     if change:
         require_admin(principal)
     return group

@@ -43,9 +43,15 @@ def text_condition(pattern: str, *fields: peewee.Field) -> peewee.Expression:
     """One of `fields`, lower-cased, matches the LIKE `pattern` (escaped with a backslash); the
     pattern is a plain value, so a prepared query can take it."""
     escape = peewee.Value("\\", converter=False)
-    return functools.reduce(operator.or_, (
-        peewee.Expression(peewee.fn.LOWER(f), peewee.OP.ILIKE, peewee.NodeList((pattern, peewee.SQL("ESCAPE"), escape)))
-        for f in fields))
+    return functools.reduce(
+        operator.or_,
+        (
+            peewee.Expression(
+                peewee.fn.LOWER(f), peewee.OP.ILIKE, peewee.NodeList((pattern, peewee.SQL("ESCAPE"), escape))
+            )
+            for f in fields
+        ),
+    )
 
 
 class BaseModel(peewee.Model):
@@ -83,7 +89,8 @@ class BaseModel(peewee.Model):
         if found is None:
             kind = cls.__name__.lower()
             raise InvalidReference(
-                f"{cls.__name__} {object_id} does not exist.", code=f"{kind}_not_found",
+                f"{cls.__name__} {object_id} does not exist.",
+                code=f"{kind}_not_found",
                 errors=[{"path": f"/{field}", "message": f"no such {kind} in this project"}],
             )
         return found

@@ -56,7 +56,13 @@ def _optional(config: Config, *keys: str) -> dict[str, Any]:
     return {key: config[key] for key in keys if key in config}
 
 
-QUERIES: dict[str, Callable[[Config], dict[str, Ask]]] = {"kpi": _kpi, "chart": _chart, "table": _table, "detail": _detail, "filter": _filter}
+QUERIES: dict[str, Callable[[Config], dict[str, Ask]]] = {
+    "kpi": _kpi,
+    "chart": _chart,
+    "table": _table,
+    "detail": _detail,
+    "filter": _filter,
+}
 
 
 def queries(card_type: str, config: Config) -> dict[str, Ask]:
@@ -91,6 +97,9 @@ def data(card_type: str, config: Config, results: dict[str, Any], params: dict[s
         return {"record": dict(zip(names, main["rows"][0])) if main["rows"] else None}
     if card_type == "filter":
         options = results.get("options", {"rows": []})["rows"]
-        return {"parameter": config["parameter"], "value": params.get(config["parameter"]),
-                "options": [row[0] for row in options if row[0] is not None]}
+        return {
+            "parameter": config["parameter"],
+            "value": params.get(config["parameter"]),
+            "options": [row[0] for row in options if row[0] is not None],
+        }
     raise ValueError(f"unknown card type {card_type!r}")

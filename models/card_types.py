@@ -28,15 +28,17 @@ class Size(NamedTuple):
     h: int
 
 
-DEFAULT_SIZES = MappingProxyType({
-    "text": Size(12, 4),
-    "image": Size(8, 6),
-    "kpi": Size(6, 4),
-    "chart": Size(12, 8),
-    "table": Size(24, 8),
-    "detail": Size(12, 8),
-    "filter": Size(6, 2),
-})
+DEFAULT_SIZES = MappingProxyType(
+    {
+        "text": Size(12, 4),
+        "image": Size(8, 6),
+        "kpi": Size(6, 4),
+        "chart": Size(12, 8),
+        "table": Size(24, 8),
+        "detail": Size(12, 8),
+        "filter": Size(6, 2),
+    }
+)
 CARD_TYPES = tuple(DEFAULT_SIZES)
 
 # Config keys whose string values (or lists of strings) name dataset columns, and keys naming
@@ -85,18 +87,17 @@ def validate_config(card_type: str, config: Any, path: str = "/config") -> None:
     """
     # best_match looks inside oneOf/anyOf failures for the branch the config was meant for.
     found = (best_match([error]) for error in _known(card_type).iter_errors(config))
-    errors = {
-        (_pointer(path, error.absolute_path), _message(error)): tuple(error.absolute_path)
-        for error in found
-    }
+    errors = {(_pointer(path, error.absolute_path), _message(error)): tuple(error.absolute_path) for error in found}
     if errors:
         ordered = sorted(errors, key=lambda key: (_sort_key(errors[key]), key))
         raise InvalidCardConfig(
             f"The {card_type} card config is invalid.",
             errors=[{"path": pointer, "message": message} for pointer, message in ordered],
         )
-    rule_errors = [{"path": _pointer(path, parts), "message": message}
-                   for parts, message in _RULES.get(card_type, lambda _: [])(config)]
+    rule_errors = [
+        {"path": _pointer(path, parts), "message": message}
+        for parts, message in _RULES.get(card_type, lambda _: [])(config)
+    ]
     if rule_errors:
         raise InvalidCardConfig(f"The {card_type} card config is invalid.", errors=rule_errors)
 

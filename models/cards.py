@@ -32,13 +32,19 @@ def check_config(dashboard: Dashboard, card_type: str, config: dict[str, Any], p
             errors.append({"path": f"{path}/dataset_id", "message": "no such dataset in this project"})
         else:
             known = {column["name"] for column in dataset.columns}
-            errors += [{"path": pointer, "message": f"dataset {dataset.id} has no column {name!r}"}
-                       for pointer, name in names["columns"] if name not in known]
+            errors += [
+                {"path": pointer, "message": f"dataset {dataset.id} has no column {name!r}"}
+                for pointer, name in names["columns"]
+                if name not in known
+            ]
             if not errors:
                 errors += _sort_errors(card_type, config, dataset, path)
     parameters = {parameter["name"] for parameter in dashboard.parameters}
-    errors += [{"path": pointer, "message": f"the dashboard has no parameter {name!r}"}
-               for pointer, name in names["parameters"] if name not in parameters]
+    errors += [
+        {"path": pointer, "message": f"the dashboard has no parameter {name!r}"}
+        for pointer, name in names["parameters"]
+        if name not in parameters
+    ]
     if errors:
         raise InvalidCardConfig(f"The {card_type} card config names what does not exist.", errors=errors)
 
@@ -53,13 +59,21 @@ def _sort_errors(card_type: str, config: dict[str, Any], dataset: Dataset, path:
         try:
             compile_query(dataset, ask.spec, {})
         except InvalidQuery as exc:
-            errors += [{"path": path + error["path"], "message": error["message"]}
-                       for error in exc.errors or () if error["path"].startswith("/sort/")]
+            errors += [
+                {"path": path + error["path"], "message": error["message"]}
+                for error in exc.errors or ()
+                if error["path"].startswith("/sort/")
+            ]
     return errors
 
 
-def add_card(dashboard: Dashboard, card_type: str, config: dict[str, Any], page_number: int = 1,
-             layout: dict[str, int] | None = None) -> Card:
+def add_card(
+    dashboard: Dashboard,
+    card_type: str,
+    config: dict[str, Any],
+    page_number: int = 1,
+    layout: dict[str, int] | None = None,
+) -> Card:
     """A new card; without a layout it takes its type's default size at the page's first free spot."""
     check_config(dashboard, card_type, config)
     page = page_at(dashboard, page_number, path="/page")
@@ -95,5 +109,6 @@ def duplicate_card(card: Card) -> Card:
     """A copy of the card (loaded with its page, as `card_on` does), at its size, at the first free
     spot of its page."""
     geometry = free_spot(card.page_id, card.w, card.h)
-    return Card.create(dashboard=card.dashboard_id, page=card.page, card_type=card.card_type,
-                       config=card.config, **geometry)
+    return Card.create(
+        dashboard=card.dashboard_id, page=card.page, card_type=card.card_type, config=card.config, **geometry
+    )

@@ -40,8 +40,7 @@ class Collection(TimestampedModel):
         indexes = ((("project", "parent"), False),)
 
     @classmethod
-    def listed(cls, project_id: int, limit: int, offset: int, parent_id: int | None = None
-               ) -> tuple[list[Self], int]:
+    def listed(cls, project_id: int, limit: int, offset: int, parent_id: int | None = None) -> tuple[list[Self], int]:
         """(one page of the project's collections, by name then id, under `parent_id` if given; how
         many there are in all)."""
         query = cls.select().where(cls.project == project_id)
@@ -120,8 +119,15 @@ class Dashboard(TimestampedModel):
                 setattr(self, field, changes[field])
         self.updated_at = utcnow()
         _STORE_TOP_FIELDS.execute(
-            self.id, self.collection_id, self.name, self.description, Dashboard.parameters.db_value(self.parameters),
-            self.default_audience, self.public_slug, Dashboard.updated_at.db_value(self.updated_at))
+            self.id,
+            self.collection_id,
+            self.name,
+            self.description,
+            Dashboard.parameters.db_value(self.parameters),
+            self.default_audience,
+            self.public_slug,
+            Dashboard.updated_at.db_value(self.updated_at),
+        )
 
     def set_audience(self, audience: str) -> None:
         """A public dashboard keeps one slug while it stays public; leaving public retires it."""
@@ -158,10 +164,17 @@ def _bump(dashboard_id: int, now: str, *versions: int, shape: str | int) -> peew
 
 # A write's version bump and a PATCH's fields, the statements of every dashboard write: prepared.
 _BUMP = Prepared(_bump)
-_STORE_TOP_FIELDS = Prepared(lambda dashboard_id, collection_id, name, description, parameters, audience, slug, now: (
-    Dashboard.update(collection=collection_id, name=name, description=description, parameters=parameters,
-                     default_audience=audience, public_slug=slug, updated_at=now)
-    .where(Dashboard.id == dashboard_id)))
+_STORE_TOP_FIELDS = Prepared(
+    lambda dashboard_id, collection_id, name, description, parameters, audience, slug, now: Dashboard.update(
+        collection=collection_id,
+        name=name,
+        description=description,
+        parameters=parameters,
+        default_audience=audience,
+        public_slug=slug,
+        updated_at=now,
+    ).where(Dashboard.id == dashboard_id)
+)
 
 
 class Page(BaseModel):
@@ -206,8 +219,9 @@ class Share(TimestampedModel):
     SUBJECTS: dict[str, type[User] | type[Group]] = {"user": User, "group": Group}
 
     @classmethod
-    def upsert(cls, dashboard: Dashboard, org_id: int, subject_type: str, subject_id: int, access_level: str
-               ) -> tuple[Self, bool]:
+    def upsert(
+        cls, dashboard: Dashboard, org_id: int, subject_type: str, subject_id: int, access_level: str
+    ) -> tuple[Self, bool]:
         """Grant `access_level` to a user or group of the org; returns (share, created).
 
         The caller holds the dashboard's row (dashboard_for(lock=True)), so two upserts of one
@@ -216,11 +230,14 @@ class Share(TimestampedModel):
         model = cls.SUBJECTS[subject_type]
         if not model.select().where((model.id == subject_id) & (model.org == org_id)).exists():
             raise InvalidReference(
-                f"There is no {subject_type} {subject_id} in your org.", code=f"{subject_type}_not_found",
+                f"There is no {subject_type} {subject_id} in your org.",
+                code=f"{subject_type}_not_found",
                 errors=[{"path": "/subject_id", "message": f"no such {subject_type} in this org"}],
             )
         share, created = cls.get_or_create(
-            dashboard=dashboard, subject_type=subject_type, subject_id=subject_id,
+            dashboard=dashboard,
+            subject_type=subject_type,
+            subject_id=subject_id,
             defaults={"access_level": access_level},
         )
         if not created:
@@ -235,8 +252,10 @@ class Share(TimestampedModel):
 
     @classmethod
     def on_dashboard(cls, dashboard: Dashboard, share_id: int) -> Self:
-        return cls.get_or_raise(lambda: ShareNotFound(f"Share {share_id} does not exist on this dashboard."),
-                                (cls.id == share_id) & (cls.dashboard == dashboard.id))
+        return cls.get_or_raise(
+            lambda: ShareNotFound(f"Share {share_id} does not exist on this dashboard."),
+            (cls.id == share_id) & (cls.dashboard == dashboard.id),
+        )
 
 
 class Contents(NamedTuple):
@@ -251,14 +270,48 @@ class Contents(NamedTuple):
 
 # Every write of a dashboard answers its contents, and GET one dashboard once per version, so
 # their SQL is prepared once and no model object is built.
-_PAGES_OF = Prepared(lambda dashboard_id: Page.select(Page.id, Page.position, Page.name)
-                     .where(Page.dashboard == dashboard_id).order_by(Page.position).tuples())
-_CARDS_OF = Prepared(lambda dashboard_id: Card.select(
-    Card.id, Card.card_type, Card.config, Card.page, Card.x, Card.y, Card.w, Card.h, Card.created_at, Card.updated_at,
-).where(Card.dashboard == dashboard_id).order_by(Card.id).tuples())
-_SHARES_OF = Prepared(lambda dashboard_id: Share.select(
-    Share.id, Share.subject_type, Share.subject_id, Share.access_level, Share.created_at, Share.updated_at,
-).where(Share.dashboard == dashboard_id).order_by(Share.id).tuples())
+_PAGES_OF = Prepared(
+    lambda dashboard_id: (
+        Page.select(Page.id, Page.position, Page.name)
+        .where(Page.dashboard == dashboard_id)
+        .order_by(Page.position)
+        .tuples()
+    )
+)
+_CARDS_OF = Prepared(
+    lambda dashboard_id: (
+        Card.select(
+            Card.id,
+            Card.card_type,
+            Card.config,
+            Card.page,
+            Card.x,
+            Card.y,
+            Card.w,
+            Card.h,
+            Card.created_at,
+            Card.updated_at,
+        )
+        .where(Card.dashboard == dashboard_id)
+        .order_by(Card.id)
+        .tuples()
+    )
+)
+_SHARES_OF = Prepared(
+    lambda dashboard_id: (
+        Share.select(
+            Share.id,
+            Share.subject_type,
+            Share.subject_id,
+            Share.access_level,
+            Share.created_at,
+            Share.updated_at,
+        )
+        .where(Share.dashboard == dashboard_id)
+        .order_by(Share.id)
+        .tuples()
+    )
+)
 
 
 def contents_of(dashboard: Dashboard) -> Contents:

@@ -67,12 +67,15 @@ def pointer(*parts: str | int) -> str:
 
 # --- columns --------------------------------------------------------------------------------
 
+
 def normalize_columns(columns: Any) -> list[Column]:
     """Validate `[{name, type}]` and return `[{name, type, key}]` with safe keys c0, c1, …."""
     errors: list[dict[str, str]] = []
     if not isinstance(columns, list) or not columns:
-        raise InvalidColumns("A dataset needs at least one column.",
-                             errors=[{"path": "/columns", "message": "expected a non-empty list"}])
+        raise InvalidColumns(
+            "A dataset needs at least one column.",
+            errors=[{"path": "/columns", "message": "expected a non-empty list"}],
+        )
     seen: set[str] = set()
     for index, column in enumerate(columns):
         errors.extend(_column_errors(index, column, seen))
@@ -87,22 +90,27 @@ def _column_errors(index: int, column: Any, seen: set[str]) -> list[dict[str, st
     errors = []
     name = column.get("name")
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME_LENGTH:
-        errors.append({"path": pointer("columns", index, "name"),
-                       "message": f"expected a name of 1 to {MAX_NAME_LENGTH} characters"})
+        errors.append(
+            {
+                "path": pointer("columns", index, "name"),
+                "message": f"expected a name of 1 to {MAX_NAME_LENGTH} characters",
+            }
+        )
     elif "\x00" in name:
         errors.append({"path": pointer("columns", index, "name"), "message": "NUL is not allowed"})
     elif name in seen:
-        errors.append({"path": pointer("columns", index, "name"),
-                       "message": f"duplicate column name {name!r}"})
+        errors.append({"path": pointer("columns", index, "name"), "message": f"duplicate column name {name!r}"})
     else:
         seen.add(name)
     if column.get("type") not in COLUMN_TYPES:
-        errors.append({"path": pointer("columns", index, "type"),
-                       "message": f"expected one of {', '.join(COLUMN_TYPES)}"})
+        errors.append(
+            {"path": pointer("columns", index, "type"), "message": f"expected one of {', '.join(COLUMN_TYPES)}"}
+        )
     return errors
 
 
 # --- values ---------------------------------------------------------------------------------
+
 
 def _coerce_string(value: Any) -> str:
     if not isinstance(value, str):
@@ -221,6 +229,7 @@ def json_value(column_type: str, value: Any) -> Any:
 
 # --- physical table -------------------------------------------------------------------------
 
+
 class _Stored:
     """Fields bind values exactly as `storage_value` made them; reads are converted by `json_value`."""
 
@@ -234,9 +243,12 @@ class _Stored:
 _FIELDS: dict[str, type[peewee.Field]] = {
     column_type: type(f"Stored{base.__name__}", (_Stored, base), {})
     for column_type, base in (
-        ("string", peewee.TextField), ("integer", peewee.BigIntegerField),
-        ("number", peewee.DoubleField), ("boolean", peewee.BooleanField),
-        ("date", peewee.DateField), ("datetime", peewee.DateTimeField),
+        ("string", peewee.TextField),
+        ("integer", peewee.BigIntegerField),
+        ("number", peewee.DoubleField),
+        ("boolean", peewee.BooleanField),
+        ("date", peewee.DateField),
+        ("datetime", peewee.DateTimeField),
     )
 }
 
@@ -279,6 +291,7 @@ def create_dataset(project: Project | int, name: str, columns: Any, description:
 
 
 # --- appending rows -------------------------------------------------------------------------
+
 
 def _insert_statement(model: Any, fields: list[peewee.Field]) -> str:
     """The one-row INSERT, rendered once by Peewee; every row then reuses it (executemany).
@@ -352,8 +365,9 @@ class _RowChecker:
         return None
 
 
-def _store_rows(dataset: Dataset, rows: Iterable[Any], batch_rows: int, progress: Progress | None,
-                named_cells: bool) -> int:
+def _store_rows(
+    dataset: Dataset, rows: Iterable[Any], batch_rows: int, progress: Progress | None, named_cells: bool
+) -> int:
     """Check and insert `rows` batch by batch; returns the count, or raises InvalidRows at the end.
 
     Once a row is bad nothing more is inserted (the transaction will roll back), but checking
@@ -374,23 +388,29 @@ def _store_rows(dataset: Dataset, rows: Iterable[Any], batch_rows: int, progress
         if progress and not checker.errors:
             progress(done)
     if checker.errors:
-        raise InvalidRows(f"{len(checker.errors)} problem(s) in the rows; nothing was stored.",
-                          errors=checker.errors)
+        raise InvalidRows(f"{len(checker.errors)} problem(s) in the rows; nothing was stored.", errors=checker.errors)
     return done
 
 
 def _bump(dataset: Dataset, added: int) -> None:
     """Count the rows and move the version on, in SQL so that concurrent appends both count."""
-    (Dataset
-     .update(row_count=Dataset.row_count + added, version=Dataset.version + 1, updated_at=utcnow())
-     .where(Dataset.id == dataset.id)
-     .execute())
+    (
+        Dataset.update(row_count=Dataset.row_count + added, version=Dataset.version + 1, updated_at=utcnow())
+        .where(Dataset.id == dataset.id)
+        .execute()
+    )
     fresh = Dataset.get_by_id(dataset.id)
     dataset.row_count, dataset.version, dataset.updated_at = fresh.row_count, fresh.version, fresh.updated_at
 
 
-def append_rows(dataset: Dataset, rows: Iterable[Any], progress: Progress | None = None,
-                batch_rows: int = IMPORT_BATCH_ROWS, *, named_cells: bool = False) -> int:
+def append_rows(
+    dataset: Dataset,
+    rows: Iterable[Any],
+    progress: Progress | None = None,
+    batch_rows: int = IMPORT_BATCH_ROWS,
+    *,
+    named_cells: bool = False,
+) -> int:
     """Append `rows` (any iterable) in one transaction; returns how many were added.
 
     A bad row raises InvalidRows naming `/rows/<index>` or the bad cell (`/rows/<index>/<position>`
@@ -406,6 +426,7 @@ def append_rows(dataset: Dataset, rows: Iterable[Any], progress: Progress | None
 
 # --- CSV ------------------------------------------------------------------------------------
 
+
 def _header_order(header: list[str], columns: list[Column]) -> list[int]:
     """For each dataset column, its position in the CSV header; InvalidRows at /header if they differ."""
     header = [name.removeprefix("\ufeff") if i == 0 else name for i, name in enumerate(header)]
@@ -416,8 +437,9 @@ def _header_order(header: list[str], columns: list[Column]) -> list[int]:
         message = "the header must name each column of the dataset exactly once"
         if missing or extra:
             message += f" (missing: {missing}, unknown: {extra})"
-        raise InvalidRows("The CSV header does not match the dataset.",
-                          errors=[{"path": "/header", "message": message}])
+        raise InvalidRows(
+            "The CSV header does not match the dataset.", errors=[{"path": "/header", "message": message}]
+        )
     return [header.index(name) for name in names]
 
 
@@ -436,10 +458,15 @@ def iter_csv_rows(text_stream: Iterable[str], columns: list[Column]) -> Iterator
         if not record:
             continue  # blank line
         if len(record) != len(order):
-            raise InvalidRows("A CSV line has the wrong number of fields.", errors=[{
-                "path": pointer("rows", index),
-                "message": f"expected {len(order)} fields, got {len(record)} (line {reader.line_num})",
-            }])
+            raise InvalidRows(
+                "A CSV line has the wrong number of fields.",
+                errors=[
+                    {
+                        "path": pointer("rows", index),
+                        "message": f"expected {len(order)} fields, got {len(record)} (line {reader.line_num})",
+                    }
+                ],
+            )
         yield [record[j] or None for j in order]
         index += 1
 
@@ -450,11 +477,19 @@ def _next_record(reader: Any, path: str) -> list[str] | None:
     try:
         return next(reader, None)
     except csv.Error as exc:
-        raise InvalidRows("A CSV line is malformed.", errors=[
-            {"path": path, "message": f"{exc} (line {reader.line_num + 1})"}]) from None
+        raise InvalidRows(
+            "A CSV line is malformed.", errors=[{"path": path, "message": f"{exc} (line {reader.line_num + 1})"}]
+        ) from None
     except UnicodeDecodeError as exc:
-        raise InvalidRows("The CSV is not valid UTF-8.", errors=[
-            {"path": path, "message": f"{exc.reason}: byte 0x{exc.object[exc.start]:02x} after line {reader.line_num}"}]) from None
+        raise InvalidRows(
+            "The CSV is not valid UTF-8.",
+            errors=[
+                {
+                    "path": path,
+                    "message": f"{exc.reason}: byte 0x{exc.object[exc.start]:02x} after line {reader.line_num}",
+                }
+            ],
+        ) from None
 
 
 def csv_body_rows(data: bytes | str | None, columns: list[Column]) -> Iterator[list[str | None]]:
@@ -463,7 +498,9 @@ def csv_body_rows(data: bytes | str | None, columns: list[Column]) -> Iterator[l
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InvalidRequest("The CSV body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]) from None
+            raise InvalidRequest(
+                "The CSV body is not valid UTF-8.", errors=[{"path": "", "message": str(exc)}]
+            ) from None
     return iter_csv_rows(io.StringIO(data or "", newline=""), columns)
 
 
@@ -503,9 +540,15 @@ def _sample_columns(path: str, sample_rows: int) -> list[dict[str, str]]:
         return infer_columns(header, sample)
 
 
-def import_csv(project: Project | int, name: str, path: str, columns: list[dict[str, str]] | None = None,
-               progress: Progress | None = None, description: str = "", batch_rows: int = IMPORT_BATCH_ROWS
-               ) -> Dataset:
+def import_csv(
+    project: Project | int,
+    name: str,
+    path: str,
+    columns: list[dict[str, str]] | None = None,
+    progress: Progress | None = None,
+    description: str = "",
+    batch_rows: int = IMPORT_BATCH_ROWS,
+) -> Dataset:
     """Create a dataset from a CSV file, streaming it; returns the Dataset.
 
     `columns` (`[{name, type}]`) defaults to types inferred from the first rows. The file is read
@@ -521,6 +564,7 @@ def import_csv(project: Project | int, name: str, path: str, columns: list[dict[
 
 
 # --- reading --------------------------------------------------------------------------------
+
 
 def preview_rows(dataset: Dataset, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """Rows in insertion order as `{column name: JSON value}`."""

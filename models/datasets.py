@@ -37,4 +37,3 @@ class Dataset(TimestampedModel):
     @property
     def table_name(self) -> str:
         return f"dataset_rows_{self.id}"
-

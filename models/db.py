@@ -50,7 +50,7 @@ def sqlite_path(url: str) -> str | None:
     """The file a sqlite:/// URL names (":memory:" for none), or None for another store."""
     if urlsplit(url).scheme != "sqlite":
         return None
-    return unquote(url[len("sqlite:///"):]) or ":memory:"
+    return unquote(url[len("sqlite:///") :]) or ":memory:"
 
 
 def open_database(url: str, *, lock_timeout_ms: float | None = None, create: bool = True) -> peewee.Database:
@@ -67,8 +67,15 @@ def open_database(url: str, *, lock_timeout_ms: float | None = None, create: boo
         timeout = (lock_timeout_ms if lock_timeout_ms is not None else CLI_LOCK_TIMEOUT_MS) / 1000
         if create or path == ":memory:":
             return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=timeout)
-        return KeptSqliteDatabase(f"file:{quote(path)}?mode=rw", uri=True, pragmas=SQLITE_PRAGMAS,
-                                  timeout=timeout, path=path, max_connections=64, stale_timeout=300)
+        return KeptSqliteDatabase(
+            f"file:{quote(path)}?mode=rw",
+            uri=True,
+            pragmas=SQLITE_PRAGMAS,
+            timeout=timeout,
+            path=path,
+            max_connections=64,
+            stale_timeout=300,
+        )
     if parts.scheme in ("postgres", "postgresql"):
         options = dict(parse_qsl(parts.query))
         if lock_timeout_ms is not None:
@@ -251,8 +258,10 @@ class Prepared:
         # Any: its private members (_row_type, _returning) are not in peewee's stubs.
         query: Any = self.build(*stand_ins) if shape is None else self.build(*stand_ins, shape=shape)
         sql, params = query.sql()
-        slots: dict[int | str, int] = {**{value: i for i, value in enumerate(stand_ins)},
-                                       **{str(v): i for i, v in enumerate(stand_ins)}}
+        slots: dict[int | str, int] = {
+            **{value: i for i, value in enumerate(stand_ins)},
+            **{str(v): i for i, v in enumerate(stand_ins)},
+        }
         sources: list[int | _Constant] = []
         for param in params:
             if isinstance(param, (int, str)) and not isinstance(param, bool) and param in slots:
@@ -356,13 +365,13 @@ def connected() -> Iterator[None]:
             raise
         if kind == "busy":
             log.warning("store %s: %s", kind, first_line(exc))
-            raise ServiceUnavailable("The store is busy; try again shortly.",
-                                     retry_after=RETRY_AFTER_BUSY) from exc
+            raise ServiceUnavailable("The store is busy; try again shortly.", retry_after=RETRY_AFTER_BUSY) from exc
         if _kept_connection():
             raise KeptConnectionLost() from exc
         log.warning("store %s: %s", kind, first_line(exc))
-        raise ServiceUnavailable("The store cannot be reached; try again shortly.",
-                                 retry_after=RETRY_AFTER_DOWN) from exc
+        raise ServiceUnavailable(
+            "The store cannot be reached; try again shortly.", retry_after=RETRY_AFTER_DOWN
+        ) from exc
 
 
 class KeptConnectionLost(Exception):

@@ -23,8 +23,9 @@ def unknown_properties(additional_properties: Keyword) -> Keyword:
     Any other `additionalProperties` (a schema: it descends into each such property) is
     `additional_properties`, the validator's own."""
 
-    def additional(validator: Validator, allowed: Any, instance: Any, schema: dict[str, Any]
-                   ) -> Iterator[ValidationError]:
+    def additional(
+        validator: Validator, allowed: Any, instance: Any, schema: dict[str, Any]
+    ) -> Iterator[ValidationError]:
         if allowed is not False or not validator.is_type(instance, "object"):
             yield from additional_properties(validator, allowed, instance, schema)
             return
@@ -36,8 +37,9 @@ def unknown_properties(additional_properties: Keyword) -> Keyword:
     return additional
 
 
-def missing_properties(validator: Validator, required: list[str], instance: Any, schema: dict[str, Any]
-                       ) -> Iterator[ValidationError]:
+def missing_properties(
+    validator: Validator, required: list[str], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
     """`required` with each missing property at its own pointer, where it belongs."""
     if not validator.is_type(instance, "object"):
         return
@@ -46,8 +48,9 @@ def missing_properties(validator: Validator, required: list[str], instance: Any,
             yield ValidationError(f"{name!r} is a required property", path=[name])
 
 
-def missing_dependencies(validator: Validator, dependent: dict[str, list[str]], instance: Any, schema: dict[str, Any]
-                         ) -> Iterator[ValidationError]:
+def missing_dependencies(
+    validator: Validator, dependent: dict[str, list[str]], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
     """`dependentRequired` (2019-09 and later) with each missing property at its own pointer."""
     if not validator.is_type(instance, "object"):
         return

@@ -60,10 +60,12 @@ def bounds_errors(layout: Mapping[str, Any] | Rect, path: str) -> list[dict[str,
         if message:
             errors.append({"path": f"{path}/{name}", "message": message})
     if not errors and values["x"] + values["w"] > COLUMNS:
-        errors.append({
-            "path": f"{path}/w",
-            "message": f"x + w must be at most {COLUMNS} (the card ends at column {values['x'] + values['w']}).",
-        })
+        errors.append(
+            {
+                "path": f"{path}/w",
+                "message": f"x + w must be at most {COLUMNS} (the card ends at column {values['x'] + values['w']}).",
+            }
+        )
     return errors
 
 
@@ -82,8 +84,16 @@ def check_bounds(layout: Mapping[str, Any] | Rect, path: str = "") -> None:
 
 def overlaps(a: Rect, b: Rect) -> bool:
     """Whether two rects share a cell (rects that only touch do not)."""
-    return (a.w > 0 and a.h > 0 and b.w > 0 and b.h > 0
-            and a.x < b.right and b.x < a.right and a.y < b.bottom and b.y < a.bottom)
+    return (
+        a.w > 0
+        and a.h > 0
+        and b.w > 0
+        and b.h > 0
+        and a.x < b.right
+        and b.x < a.right
+        and a.y < b.bottom
+        and b.y < a.bottom
+    )
 
 
 def _sweep(rects: Sequence[Rect]) -> Iterator[tuple[int, list[dict[int, None]]]]:
@@ -139,7 +149,7 @@ def overlap_summary(rects: Sequence[Rect], keep: int = MAX_CONFLICTS) -> tuple[l
         total += len(set().union(*cells))
         if len(kept) < keep:
             others = dict.fromkeys(other for cell in cells for other in cell)
-            kept += [(rects[other].card_id, rects[index].card_id) for other in others][:keep - len(kept)]
+            kept += [(rects[other].card_id, rects[index].card_id) for other in others][: keep - len(kept)]
     return kept, total
 
 

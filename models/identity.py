@@ -55,8 +55,9 @@ class User(BaseModel):
     @classmethod
     def in_org(cls, org_id: int, user_id: int) -> Self:
         """A user named in a path: 404 when it is not a member of the caller's org."""
-        return cls.get_or_raise(lambda: UserNotFound(f"User {user_id} does not exist."),
-                                (cls.id == user_id) & (cls.org == org_id))
+        return cls.get_or_raise(
+            lambda: UserNotFound(f"User {user_id} does not exist."), (cls.id == user_id) & (cls.org == org_id)
+        )
 
 
 class Group(BaseModel):
@@ -144,8 +145,14 @@ class ApiToken(BaseModel):
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         expires_at = None if expires_in is None else now + timedelta(seconds=expires_in)
-        row = cls.create(user=user, project=project, token_hash=cls.hash(token), prefix=token[:12],
-                         created_at=now, expires_at=expires_at)
+        row = cls.create(
+            user=user,
+            project=project,
+            token_hash=cls.hash(token),
+            prefix=token[:12],
+            created_at=now,
+            expires_at=expires_at,
+        )
         return row, token
 
     @classmethod
@@ -156,5 +163,6 @@ class ApiToken(BaseModel):
     @classmethod
     def of_user(cls, user_id: int, token_id: int) -> Self:
         """One of the user's own tokens; anyone else's answers as if it did not exist."""
-        return cls.get_or_raise(lambda: TokenNotFound(f"Token {token_id} does not exist."),
-                                (cls.id == token_id) & (cls.user == user_id))
+        return cls.get_or_raise(
+            lambda: TokenNotFound(f"Token {token_id} does not exist."), (cls.id == token_id) & (cls.user == user_id)
+        )

@@ -90,7 +90,9 @@ def _check_batch(moves: list[dict[str, int]], by_id: dict[int, Card]) -> None:
         if card_id not in by_id:
             errors.append({"path": f"/{index}/card_id", "message": f"card {card_id} is not on this dashboard"})
         elif card_id in first_seen:
-            errors.append({"path": f"/{index}/card_id", "message": f"card {card_id} is already moved by /{first_seen[card_id]}"})
+            errors.append(
+                {"path": f"/{index}/card_id", "message": f"card {card_id} is already moved by /{first_seen[card_id]}"}
+            )
         first_seen.setdefault(card_id, index)
     if errors:
         raise InvalidLayout("The layout batch cannot be applied.", errors=errors)

@@ -11,8 +11,11 @@ def page_at(dashboard: Dashboard, number: int, path: str | None = None) -> Page:
         return page
     if path is None:
         raise PageNotFound(f"Dashboard {dashboard.id} has no page {number}.")
-    raise InvalidReference(f"Dashboard {dashboard.id} has no page {number}.", code="page_not_found",
-                           errors=[{"path": path, "message": "no such page on this dashboard"}])
+    raise InvalidReference(
+        f"Dashboard {dashboard.id} has no page {number}.",
+        code="page_not_found",
+        errors=[{"path": path, "message": "no such page on this dashboard"}],
+    )
 
 
 def add_page(dashboard: Dashboard, name: str, position: int | None = None) -> Page:
@@ -51,13 +54,17 @@ def _count(dashboard: Dashboard | int) -> int:
 
 def _check_position(position: int, highest: int) -> None:
     if position > highest:
-        raise InvalidPosition(f"The position must be at most {highest}.",
-                              errors=[{"path": "/position", "message": f"must be at most {highest}"}])
+        raise InvalidPosition(
+            f"The position must be at most {highest}.",
+            errors=[{"path": "/position", "message": f"must be at most {highest}"}],
+        )
 
 
 def _shift(dashboard: Dashboard | int, low: int, high: int, delta: int) -> None:
     """Renumber the pages in [low, high] by `delta`, in one UPDATE (positions are not unique, so
     the transient duplicates are harmless)."""
-    (Page.update(position=Page.position + delta)
-     .where((Page.dashboard == dashboard) & (Page.position >= low) & (Page.position <= high))
-     .execute())
+    (
+        Page.update(position=Page.position + delta)
+        .where((Page.dashboard == dashboard) & (Page.position >= low) & (Page.position <= high))
+        .execute()
+    )

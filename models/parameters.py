@@ -47,10 +47,12 @@ def validate_definitions(definitions: list[dict[str, Any]]) -> list[dict[str, An
             values = [object()]
         if not all(fits(definition["type"], value) for value in values):
             shape = "a list of " if definition.get("multiple") else ""
-            errors.append({
-                "path": f"/parameters/{index}/default",
-                "message": f"default must be {shape}{definition['type']} values",
-            })
+            errors.append(
+                {
+                    "path": f"/parameters/{index}/default",
+                    "message": f"default must be {shape}{definition['type']} values",
+                }
+            )
     if errors:
         raise InvalidParameters("The dashboard parameters are inconsistent.", errors=errors)
     return [_normalized(d) for d in definitions]
@@ -82,8 +84,9 @@ def _parse(kind: str, text: str) -> Any:
     return text
 
 
-def resolve_values(definitions: list[dict[str, Any]], given: dict[str, Any],
-                   source: "Source | None" = None) -> dict[str, Any]:
+def resolve_values(
+    definitions: list[dict[str, Any]], given: dict[str, Any], source: "Source | None" = None
+) -> dict[str, Any]:
     """Typed values for every defined parameter, from `given` as `source` reads it: QUERY (the
     default), {name: [raw strings]} from a query string; BODY, {name: a JSON value or a list of
     them} from a request body.
@@ -157,8 +160,9 @@ def _json_value(definition: dict[str, Any], given: Any) -> Any:
 class Source:
     """Where render values come from: how one is read, and the error path that names it."""
 
-    def __init__(self, prefix: str, value: Callable[[dict[str, Any], Any], Any],
-                 escape: Callable[[str], str] = str) -> None:
+    def __init__(
+        self, prefix: str, value: Callable[[dict[str, Any], Any], Any], escape: Callable[[str], str] = str
+    ) -> None:
         self.prefix, self.value, self.escape = prefix, value, escape
 
     def path(self, name: str) -> str:

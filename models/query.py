@@ -33,23 +33,48 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000
 BUCKETS = ("day", "week", "month", "quarter", "year")
 AGGS = ("count", "count_distinct", "sum", "avg", "min", "max")
-OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "starts_with",
-       "between", "is_null", "not_null")
+OPS = (
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "in",
+    "not_in",
+    "contains",
+    "starts_with",
+    "between",
+    "is_null",
+    "not_null",
+)
 
 _ANY = ("string", "integer", "number", "boolean", "date", "datetime")
 _ORDERED = ("string", "integer", "number", "date", "datetime")
 _AGG_TYPES = {
-    "count": _ANY, "count_distinct": _ANY,
-    "sum": ("integer", "number"), "avg": ("integer", "number"),
-    "min": _ORDERED, "max": _ORDERED,
+    "count": _ANY,
+    "count_distinct": _ANY,
+    "sum": ("integer", "number"),
+    "avg": ("integer", "number"),
+    "min": _ORDERED,
+    "max": _ORDERED,
 }
 _OP_TYPES = {
-    "eq": _ANY, "ne": _ANY, "in": _ANY, "not_in": _ANY, "is_null": _ANY, "not_null": _ANY,
-    "gt": _ORDERED, "gte": _ORDERED, "lt": _ORDERED, "lte": _ORDERED, "between": _ORDERED,
-    "contains": ("string",), "starts_with": ("string",),
+    "eq": _ANY,
+    "ne": _ANY,
+    "in": _ANY,
+    "not_in": _ANY,
+    "is_null": _ANY,
+    "not_null": _ANY,
+    "gt": _ORDERED,
+    "gte": _ORDERED,
+    "lt": _ORDERED,
+    "lte": _ORDERED,
+    "between": _ORDERED,
+    "contains": ("string",),
+    "starts_with": ("string",),
 }
-_COMPARISONS = {"eq": "__eq__", "ne": "__ne__", "gt": "__gt__", "gte": "__ge__",
-                "lt": "__lt__", "lte": "__le__"}
+_COMPARISONS = {"eq": "__eq__", "ne": "__ne__", "gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -104,8 +129,7 @@ class _Context:
     def error(self, path: str, message: str) -> None:
         self.errors.append({"path": path, "message": message})
 
-    def column(self, name: Any, path: str, types: tuple[str, ...] = _ANY, what: str | None = None
-               ) -> Column | None:
+    def column(self, name: Any, path: str, types: tuple[str, ...] = _ANY, what: str | None = None) -> Column | None:
         """The dataset column `name`, or None after recording why it cannot be used here; `what`
         (an aggregate or operator) names what `types` restricts."""
         column = self.columns.get(name) if isinstance(name, str) else None
@@ -137,6 +161,7 @@ def _items(spec: Spec, key: str, ctx: _Context) -> list[tuple[int, dict[str, Any
 
 # --- select list ----------------------------------------------------------------------------
 
+
 def _bucket_sqlite(field: peewee.Field, bucket: str) -> peewee.ColumnBase:
     if bucket == "day":
         return fn.date(field)
@@ -165,13 +190,16 @@ def _dimension_outputs(spec: Spec, ctx: _Context) -> list[_Output]:
         if column is None:
             continue
         if bucket is None:
-            outputs.append(_Output(column["name"], column["type"], ctx.field(column),
-                                   path=pointer("dimensions", index)))
+            outputs.append(
+                _Output(column["name"], column["type"], ctx.field(column), path=pointer("dimensions", index))
+            )
         elif bucket not in BUCKETS:
             ctx.error(pointer("dimensions", index, "bucket"), f"expected one of {', '.join(BUCKETS)}")
         elif column["type"] not in ("date", "datetime"):
-            ctx.error(pointer("dimensions", index, "bucket"),
-                      f"a bucket needs a date or datetime column, {column['name']!r} is {column['type']}")
+            ctx.error(
+                pointer("dimensions", index, "bucket"),
+                f"a bucket needs a date or datetime column, {column['name']!r} is {column['type']}",
+            )
         else:
             expr = (_bucket_sqlite if ctx.sqlite else _bucket_postgres)(ctx.field(column), bucket)
             outputs.append(_Output(column["name"], "date", expr, path=pointer("dimensions", index)))
@@ -232,8 +260,7 @@ def _raw_outputs(spec: Spec, ctx: _Context) -> list[_Output]:
     for index, name in enumerate(names):
         column = ctx.column(name, pointer("columns", index))
         if column is not None:
-            outputs.append(_Output(column["name"], column["type"], ctx.field(column),
-                                   path=pointer("columns", index)))
+            outputs.append(_Output(column["name"], column["type"], ctx.field(column), path=pointer("columns", index)))
     return outputs
 
 
@@ -247,15 +274,19 @@ def _outputs(spec: Spec, ctx: _Context) -> tuple[bool, int, list[_Output]]:
     seen = set()
     for output in outputs:
         if output.name in seen:
-            ctx.error(output.path,
-                      f"another output column is already named {output.name!r} (a metric can take a label)")
+            ctx.error(
+                output.path, f"another output column is already named {output.name!r} (a metric can take a label)"
+            )
         seen.add(output.name)
-    return not grouped, len(dimensions), [
-        _Output(o.name, o.type, o.expr, f"o{i}", o.rounded, o.path) for i, o in enumerate(outputs)
-    ]
+    return (
+        not grouped,
+        len(dimensions),
+        [_Output(o.name, o.type, o.expr, f"o{i}", o.rounded, o.path) for i, o in enumerate(outputs)],
+    )
 
 
 # --- filters --------------------------------------------------------------------------------
+
 
 def _resolve(value: Any, ctx: _Context, path: str) -> tuple[bool, Any]:
     """(has a value?, value): a {"param": name} takes the param's value; no value drops the filter."""
@@ -279,8 +310,9 @@ def _typed(column: Column, value: Any, ctx: _Context, path: str) -> Any:
         return None
 
 
-def _typed_list(column: Column, value: Any, ctx: _Context, path: str, size: int | None = None,
-                from_param: bool = False) -> list[Any] | None:
+def _typed_list(
+    column: Column, value: Any, ctx: _Context, path: str, size: int | None = None, from_param: bool = False
+) -> list[Any] | None:
     if from_param and not isinstance(value, (list, tuple)):
         value = [value]
     if not isinstance(value, (list, tuple)) or (size is not None and len(value) != size):
@@ -347,13 +379,15 @@ def _filters(spec: Spec, ctx: _Context) -> list[peewee.Node]:
 
 # --- order and paging -----------------------------------------------------------------------
 
+
 def _ordering(node: peewee.ColumnBase, direction: str) -> peewee.Ordering:
     # Descending is the exact reverse of ascending, NULLs included.
     return node.asc(nulls="LAST") if direction == "asc" else node.desc(nulls="FIRST")
 
 
-def _sort_key(index: int, item: dict[str, Any], raw: bool, outputs: list[_Output], ctx: _Context
-              ) -> peewee.Ordering | None:
+def _sort_key(
+    index: int, item: dict[str, Any], raw: bool, outputs: list[_Output], ctx: _Context
+) -> peewee.Ordering | None:
     path = pointer("sort", index)
     direction = item.get("direction", "asc")
     if direction not in ("asc", "desc"):
@@ -369,8 +403,7 @@ def _sort_key(index: int, item: dict[str, Any], raw: bool, outputs: list[_Output
     return None
 
 
-def _order(spec: Spec, raw: bool, outputs: list[_Output], dimension_count: int, ctx: _Context
-           ) -> list[peewee.Ordering]:
+def _order(spec: Spec, raw: bool, outputs: list[_Output], dimension_count: int, ctx: _Context) -> list[peewee.Ordering]:
     keys = [_sort_key(index, item, raw, outputs, ctx) for index, item in _items(spec, "sort", ctx)]
     # Tie-breakers make results deterministic: groups are unique by their dimensions, rows by _rid.
     if raw:
@@ -389,6 +422,7 @@ def _count(spec: Spec, key: str, default: int, minimum: int, ctx: _Context) -> i
 
 
 # --- public API -----------------------------------------------------------------------------
+
 
 def _cache_key(dataset: Dataset, query: peewee.Select) -> str:
     sql, params = query.sql()

@@ -73,8 +73,14 @@ class RenderState:
         creation times tell apart a dashboard or dataset that took the id of a deleted one
         (SQLite may reuse the highest id) at the same version."""
         dashboard = self.dashboard
-        return [dashboard.id, dashboard.created_at.isoformat(), dashboard.version, self.page_number, self.params,
-                sorted((d.id, d.created_at.isoformat(), d.version) for d in self.datasets.values())]
+        return [
+            dashboard.id,
+            dashboard.created_at.isoformat(),
+            dashboard.version,
+            self.page_number,
+            self.params,
+            sorted((d.id, d.created_at.isoformat(), d.version) for d in self.datasets.values()),
+        ]
 
 
 @dataclass(slots=True)
@@ -197,8 +203,9 @@ class Renderer:
                 telemetry.render_cache_bytes(self.cache.bytes)
         return payload
 
-    def state(self, dashboard: Dashboard, page_number: int, given_params: dict[str, Any],
-              source: Source | None = None) -> RenderState:
+    def state(
+        self, dashboard: Dashboard, page_number: int, given_params: dict[str, Any], source: Source | None = None
+    ) -> RenderState:
         """What a render of the page depends on: the parameters resolved (`given_params` read as
         `source` says, models.parameters: a query string's by default, or a body's; once typed,
         the same values give the same answer and ETag), and the datasets its cards read
@@ -227,8 +234,7 @@ class Renderer:
         if kept is not None:
             return None, json.loads(kept)
         cards = _cards_of(dashboard, page_number)  # PageNotFound when there is no such page
-        ids = sorted({i for i in (card_queries.dataset_id(c.card_type, c.config) for c in cards)
-                      if isinstance(i, int)})
+        ids = sorted({i for i in (card_queries.dataset_id(c.card_type, c.config) for c in cards) if isinstance(i, int)})
         self.page_datasets.put(key, encode(ids))
         return cards, ids
 
@@ -248,7 +254,10 @@ class Renderer:
             compiled = {name: (ask, compile_query(dataset, ask.spec, params)) for name, ask in asks.items()}
         except InvalidQuery as exc:
             return CardError("invalid_query", "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors or ()))
-        return {name: (_key(dataset, query, ask.count_only), query, ask.count_only) for name, (ask, query) in compiled.items()}
+        return {
+            name: (_key(dataset, query, ask.count_only), query, ask.count_only)
+            for name, (ask, query) in compiled.items()
+        }
 
     def _run(self, asks: list[tuple[str, CompiledQuery, bool]]) -> dict[str, Any]:
         """Results by cache key: cached ones taken, each distinct query run once, concurrently."""
@@ -296,13 +305,22 @@ def _key(dataset: Dataset, query: CompiledQuery, count: bool) -> str:
 def _cards_of(dashboard: Dashboard, page_number: int) -> list[Card]:
     """The page's cards in layout order, in one query; PageNotFound when there is no such page."""
     cards = _CARDS_ON_PAGE.rows(dashboard.id, page_number)
-    if not cards and not Page.select().where((Page.dashboard == dashboard.id) & (Page.position == page_number)).exists():
+    if (
+        not cards
+        and not Page.select().where((Page.dashboard == dashboard.id) & (Page.position == page_number)).exists()
+    ):
         raise PageNotFound(f"Dashboard {dashboard.id} has no page {page_number}.")
     return cards
 
 
-_CARDS_ON_PAGE = Prepared(lambda dashboard_id, page_number: Card.select().join(Page).where(
-    (Page.dashboard == dashboard_id) & (Page.position == page_number)).order_by(Card.y, Card.x, Card.id))
+_CARDS_ON_PAGE = Prepared(
+    lambda dashboard_id, page_number: (
+        Card.select()
+        .join(Page)
+        .where((Page.dashboard == dashboard_id) & (Page.position == page_number))
+        .order_by(Card.y, Card.x, Card.id)
+    )
+)
 
 
 def _datasets(project_id: int, ids: list[int]) -> dict[int, Dataset]:
@@ -313,8 +331,9 @@ def _datasets(project_id: int, ids: list[int]) -> dict[int, Dataset]:
     return {row.id: row for row in rows}
 
 
-_DATASETS = Prepared(lambda project_id, *ids, shape: Dataset.select().where(
-    Dataset.id.in_(list(ids)) & (Dataset.project == project_id)))
+_DATASETS = Prepared(
+    lambda project_id, *ids, shape: Dataset.select().where(Dataset.id.in_(list(ids)) & (Dataset.project == project_id))
+)
 
 
 def _outcome(future: "Future[tuple[Any, bytes]]") -> "tuple[Any, bytes] | CardError":
@@ -325,8 +344,9 @@ def _outcome(future: "Future[tuple[Any, bytes]]") -> "tuple[Any, bytes] | CardEr
     except QueryTimeout:
         return CardError("query_timeout", "The card's query took longer than its time budget.")
     except NonFiniteResult:
-        return CardError("non_finite_number",
-                         "The card's data holds a number that is not finite (a sum out of range?).")
+        return CardError(
+            "non_finite_number", "The card's data holds a number that is not finite (a sum out of range?)."
+        )
     except peewee.DatabaseError as exc:
         log.warning("card query failed: %s", exc)
         return CardError("query_failed", "The card's query failed in the database.")

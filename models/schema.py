@@ -18,8 +18,19 @@ from models.errors import SchemaOutdated
 from models.identity import ApiToken, Group, GroupMember, Org, Project, ProjectPermission, User
 
 TABLES = [
-    Org, Project, User, Group, GroupMember, ProjectPermission, ApiToken,
-    Collection, Dashboard, Page, Card, Share, Dataset,
+    Org,
+    Project,
+    User,
+    Group,
+    GroupMember,
+    ProjectPermission,
+    ApiToken,
+    Collection,
+    Dashboard,
+    Page,
+    Card,
+    Share,
+    Dataset,
 ]
 
 
@@ -36,8 +47,7 @@ def _add_token_expiry() -> None:
     """api_token.expires_at, on stores created before it existed (migration 1 creates it now)."""
     table = ApiToken._meta.table_name
     if "expires_at" not in {column.name for column in database.get_columns(table)}:
-        migrate(SchemaMigrator.from_database(database).add_column(
-            table, "expires_at", peewee.DateTimeField(null=True)))
+        migrate(SchemaMigrator.from_database(database).add_column(table, "expires_at", peewee.DateTimeField(null=True)))
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
@@ -90,6 +100,7 @@ def ready_version() -> int:
     with connected():
         version = current_version()
     if version != LATEST:
-        raise SchemaOutdated(f"The store's schema is at version {version}, this code needs {LATEST}; "
-                             "run `dashboards-api init`.")
+        raise SchemaOutdated(
+            f"The store's schema is at version {version}, this code needs {LATEST}; run `dashboards-api init`."
+        )
     return version

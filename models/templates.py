@@ -37,8 +37,14 @@ MAX_CATEGORIES = 50
 MAX_TEXT = 255  # labels, parameter labels and metric labels are at most this long
 _ROLE_IN_TEXT = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 Column = dict[str, Any]  # a dataset column: {name, type, key}
-_PARAMETER_TYPES = {"string": "string", "integer": "integer", "number": "number",
-                    "boolean": "boolean", "date": "date", "datetime": "date"}
+_PARAMETER_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "date",
+}
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class Template:
 
 
 # --- loading --------------------------------------------------------------------------------
+
 
 @functools.cache
 def _loaded() -> dict[str, Template]:
@@ -147,6 +154,7 @@ def template(template_id: str) -> Template:
 
 # --- binding roles to columns ---------------------------------------------------------------
 
+
 class _Profile:
     """Counts the data rules need, from one aggregate query over the dataset, made on first use."""
 
@@ -158,8 +166,10 @@ class _Profile:
         names = [c["name"] for c in self.dataset.columns if c["type"] in ("string", "integer")]
         metrics = [{"agg": "count", "label": "rows"}]
         for index, name in enumerate(names):
-            metrics += [{"agg": "count", "column": name, "label": f"n{index}"},
-                        {"agg": "count_distinct", "column": name, "label": f"d{index}"}]
+            metrics += [
+                {"agg": "count", "column": name, "label": f"n{index}"},
+                {"agg": "count_distinct", "column": name, "label": f"d{index}"},
+            ]
         row = run_query(self.dataset, {"metrics": metrics})["rows"][0]
         counts = {name: (row[1 + 2 * i], row[2 + 2 * i]) for i, name in enumerate(names)}
         return row[0], counts
@@ -203,8 +213,11 @@ def bind(tpl: Template, dataset: Dataset, given: dict[str, str]) -> dict[str, Co
     """
     columns = {column["name"]: column for column in dataset.columns}
     roles = {role.name: role for role in tpl.roles}
-    errors = [{"path": pointer("bindings", name), "message": f"the template has no role {name!r}"}
-              for name in given if name not in roles]
+    errors = [
+        {"path": pointer("bindings", name), "message": f"the template has no role {name!r}"}
+        for name in given
+        if name not in roles
+    ]
     bound: dict[str, Column] = {}
     for role in tpl.roles:
         if role.name not in given:
@@ -214,7 +227,12 @@ def bind(tpl: Template, dataset: Dataset, given: dict[str, str]) -> dict[str, Co
         if column is None:
             errors.append({"path": path, "message": f"the dataset has no column {name!r}"})
         elif column["type"] not in role.types:
-            errors.append({"path": path, "message": f"{name!r} is a {column['type']} column; {role.name} needs {role.requirement}"})
+            errors.append(
+                {
+                    "path": path,
+                    "message": f"{name!r} is a {column['type']} column; {role.name} needs {role.requirement}",
+                }
+            )
         elif any(other is column for other in bound.values()):
             errors.append({"path": path, "message": f"{name!r} is already bound to another role"})
         else:
@@ -227,7 +245,9 @@ def bind(tpl: Template, dataset: Dataset, given: dict[str, str]) -> dict[str, Co
         candidates = [c for c in dataset.columns if c["type"] in role.types and id(c) not in taken]
         column, why_not = _choose(role.kind, candidates, profile)
         if column is None:
-            errors.append({"path": "/dataset_id", "message": f"needs {role.requirement} for the {role.name} role ({why_not})"})
+            errors.append(
+                {"path": "/dataset_id", "message": f"needs {role.requirement} for the {role.name} role ({why_not})"}
+            )
         else:
             bound[role.name] = column
     if errors:
@@ -236,6 +256,7 @@ def bind(tpl: Template, dataset: Dataset, given: dict[str, str]) -> dict[str, Co
 
 
 # --- filling in placeholders ----------------------------------------------------------------
+
 
 class _Filler:
     """Substitutes a template's placeholders for one dataset and its bound columns."""
@@ -248,7 +269,7 @@ class _Filler:
             return [self(item) for item in node]
         if isinstance(node, dict):
             if len(node) == 1 and next(iter(node)).startswith("$"):
-                (key, argument), = node.items()
+                ((key, argument),) = node.items()
                 return getattr(self, "_" + key[1:])(argument)
             filled = ((key, self(value)) for key, value in node.items())
             # A placeholder with nothing to say ($min of an empty dataset) leaves its key out.
@@ -300,7 +321,7 @@ def _settle_outputs(config: dict[str, Any]) -> dict[str, Any]:
         name, number = first, 2
         while name in names:
             suffix = f" ({number})"
-            name, number = first[:MAX_TEXT - len(suffix)] + suffix, number + 1
+            name, number = first[: MAX_TEXT - len(suffix)] + suffix, number + 1
         if name != first:
             metric["label"] = name
         names.append(name)
@@ -312,13 +333,26 @@ def _settle_outputs(config: dict[str, Any]) -> dict[str, Any]:
 
 # --- instantiating --------------------------------------------------------------------------
 
-def instantiate(tpl: Template, dataset: Dataset, bindings: dict[str, str], *, project: int, owner: int, name: str,
-                collection: Collection | None) -> Dashboard:
+
+def instantiate(
+    tpl: Template,
+    dataset: Dataset,
+    bindings: dict[str, str],
+    *,
+    project: int,
+    owner: int,
+    name: str,
+    collection: Collection | None,
+) -> Dashboard:
     """A new private dashboard of the caller built from `tpl` over `dataset`."""
     bound = bind(tpl, dataset, bindings)
     fill = _Filler(tpl, dataset, bound)
     dashboard = Dashboard.create_with_first_page(
-        project=project, owner=owner, collection=collection, name=name, description=tpl.description,
+        project=project,
+        owner=owner,
+        collection=collection,
+        name=name,
+        description=tpl.description,
         parameters=validate_definitions(fill(tpl.parameters)),
     )
     for number, page in enumerate(tpl.pages, start=1):
@@ -327,6 +361,11 @@ def instantiate(tpl: Template, dataset: Dataset, bindings: dict[str, str], *, pr
         else:
             add_page(dashboard, page["name"])
         for card in page["cards"]:
-            add_card(dashboard, card["card_type"], fill.config(card["card_type"], card["config"]),
-                     page_number=number, layout=card["layout"])
+            add_card(
+                dashboard,
+                card["card_type"],
+                fill.config(card["card_type"], card["config"]),
+                page_number=number,
+                layout=card["layout"],
+            )
     return dashboard

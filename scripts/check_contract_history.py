@@ -72,8 +72,9 @@ def last_release(releases):
 def changes_between(before, after):
     payload = json.dumps({"before": before, "after": after}, default=str)
     try:
-        result = subprocess.run(["node", str(DIFF_SCRIPT)], input=payload, capture_output=True,
-                                text=True, timeout=120, cwd=ROOT)
+        result = subprocess.run(
+            ["node", str(DIFF_SCRIPT)], input=payload, capture_output=True, text=True, timeout=120, cwd=ROOT
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CheckError(f"cannot run node: {exc}") from exc
     if result.returncode != 0:
@@ -99,8 +100,12 @@ def _verdict(change):
         if in_response:
             return (True, "a response value may now be null") if now else (False, None)
         return (True, "a request may no longer send null") if was else (False, None)
-    if (in_response and action == "replace" and change["type"] != "breaking"
-            and ((key in REPLACED_IN_RESPONSE and is_keyword) or parent == "enum")):
+    if (
+        in_response
+        and action == "replace"
+        and change["type"] != "breaking"
+        and ((key in REPLACED_IN_RESPONSE and is_keyword) or parent == "enum")
+    ):
         return True, f"a response's `{parent if parent == 'enum' else key}` changed"
     return change["type"] == "breaking", None
 
@@ -150,8 +155,7 @@ def check(spec_path, releases):
     released, release_spec = release
     released_text = ".".join(map(str, released))
     if current < released:
-        return 1, [f"{spec_path.name}: info.version {current_text} is lower than the last release, "
-                   f"{released_text}"]
+        return 1, [f"{spec_path.name}: info.version {current_text} is lower than the last release, {released_text}"]
     changes = changes_between(load(release_spec), spec)
     breaking = []
     for change in changes:
@@ -159,17 +163,25 @@ def check(spec_path, releases):
         if is_breaking:
             breaking.append(describe(change, why))
     if not breaking:
-        return 0, [f"{spec_path.name} ({current_text}) keeps every promise of release {released_text}: "
-                   f"{len(changes)} changes, none breaking"]
+        return 0, [
+            f"{spec_path.name} ({current_text}) keeps every promise of release {released_text}: "
+            f"{len(changes)} changes, none breaking"
+        ]
     listing = [f"  - {line}" for line in breaking]
     if current[0] > released[0]:
-        return 0, [f"{spec_path.name} ({current_text}) breaks release {released_text} in "
-                   f"{places(len(breaking))}, as its major version allows:", *listing]
+        return 0, [
+            f"{spec_path.name} ({current_text}) breaks release {released_text} in "
+            f"{places(len(breaking))}, as its major version allows:",
+            *listing,
+        ]
     bumped = f"{released[0] + 1}.0.0"
-    return 1, [f"{spec_path.name} ({current_text}) breaks release {released_text} in "
-               f"{places(len(breaking))} without a major version bump:", *listing,
-               f"Undo these changes, or make info.version {bumped} and list them under "
-               f"[Unreleased] in CHANGELOG.md (README.md, \"Versioning and changes\")."]
+    return 1, [
+        f"{spec_path.name} ({current_text}) breaks release {released_text} in "
+        f"{places(len(breaking))} without a major version bump:",
+        *listing,
+        f"Undo these changes, or make info.version {bumped} and list them under "
+        f'[Unreleased] in CHANGELOG.md (README.md, "Versioning and changes").',
+    ]
 
 
 def main(argv=None):

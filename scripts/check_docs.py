@@ -38,7 +38,7 @@ def problems(spec, page):
     if MARKER not in page:
         return ["no embedded definition: not a Redoc page?"]
     definition, _ = json.JSONDecoder().raw_decode(page, page.index(MARKER) + len(MARKER))
-    errors = ["the page loads scripts from a CDN"] if "<script src=\"http" in page else []
+    errors = ["the page loads scripts from a CDN"] if '<script src="http' in page else []
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -54,8 +54,11 @@ def problems(spec, page):
             if sorted(built["responses"]) != sorted(operation["responses"]):
                 errors.append(f"{name}: status codes {sorted(built['responses'])}")
             expected, shown = body_examples(spec, operation), body_examples(definition, built)
-            errors += [f"{name}: no example for {part} {media}" for (part, media), example in expected.items()
-                       if example is None or shown.get((part, media)) != example]
+            errors += [
+                f"{name}: no example for {part} {media}"
+                for (part, media), example in expected.items()
+                if example is None or shown.get((part, media)) != example
+            ]
     return errors
 
 
@@ -65,6 +68,8 @@ if __name__ == "__main__":
     found = problems(spec, Path(page_file).read_text(encoding="utf-8"))
     for line in found:
         print(f"{page_file}: {line}", file=sys.stderr)
-    count = sum(1 for item in spec["paths"].values() for op in item.values() if isinstance(op, dict) and "responses" in op)
+    count = sum(
+        1 for item in spec["paths"].values() for op in item.values() if isinstance(op, dict) and "responses" in op
+    )
     print(f"{page_file}: {count} operations checked, {len(found)} problems")
     sys.exit(1 if found else 0)

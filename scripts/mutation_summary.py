@@ -37,10 +37,13 @@ def main():
         checked = len(found) - counts["not checked"]
         other = checked - killed - counts["survived"]
         share = f"{100 * killed / checked:.1f}" if checked else "-"
-        print(f"{group:<15} {killed:>7} {counts['survived']:>9} {other:>6} {counts['not checked']:>10}"
-              f" {len(found):>6} {share:>9}")
-        survivors += [(name, status) for name, status in sorted(found.items())
-                      if status not in (*DETECTED, "not checked")]
+        print(
+            f"{group:<15} {killed:>7} {counts['survived']:>9} {other:>6} {counts['not checked']:>10}"
+            f" {len(found):>6} {share:>9}"
+        )
+        survivors += [
+            (name, status) for name, status in sorted(found.items()) if status not in (*DETECTED, "not checked")
+        ]
     if survivors:
         print("\nNot killed (`mutmut show NAME` prints the change):")
         for name, status in survivors:

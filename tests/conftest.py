@@ -11,11 +11,17 @@ from hypothesis import HealthCheck, settings
 from models import db, schema
 
 settings.register_profile(
-    "ci", max_examples=40, deadline=None, derandomize=True, print_blob=True,
+    "ci",
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile(
-    "fuzz", max_examples=400, deadline=None,
+    "fuzz",
+    max_examples=400,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -131,8 +137,9 @@ def check_against_spec(response):
     assert response.headers["content-type"].split(";")[0] == media_type, response.text
     if schema is not None:
         body = response.json() if media_type.endswith("json") else response.text
-        OAS30Validator({**schema, "components": SPEC["components"]},
-                       format_checker=OAS30Validator.FORMAT_CHECKER).validate(body)
+        OAS30Validator(
+            {**schema, "components": SPEC["components"]}, format_checker=OAS30Validator.FORMAT_CHECKER
+        ).validate(body)
 
 
 class ApiClient:

@@ -27,8 +27,15 @@ class LoggedProcess:
 
     def __init__(self, command, *, name, probe_url, healthy=lambda response: True, startup_s, **popen):
         self._log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=popen.pop("stdout", self._log),
-                                        stderr=self._log, start_new_session=True, **popen)
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=popen.pop("stdout", self._log),
+            stderr=self._log,
+            start_new_session=True,
+            **popen,
+        )
         try:
             self._wait(name, probe_url, healthy, startup_s)
         except BaseException:
@@ -72,10 +79,26 @@ class Server(LoggedProcess):
         environ = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
         environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         # Its own process group (LoggedProcess): the workers can be stopped with it.
-        super().__init__([sys.executable, "-m", "cli", "serve", "--port", str(self.port), "--workers", str(workers),
-                          "--log-level", "warning"],
-                         name="serve", probe_url=f"{self.base}/health", healthy=lambda r: r.status_code == 200,
-                         startup_s=startup_s, env=environ, stdout=subprocess.DEVNULL)
+        super().__init__(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            name="serve",
+            probe_url=f"{self.base}/health",
+            healthy=lambda r: r.status_code == 200,
+            startup_s=startup_s,
+            env=environ,
+            stdout=subprocess.DEVNULL,
+        )
 
     def terminate(self):
         self.process.send_signal(signal.SIGTERM)

@@ -85,8 +85,12 @@ ROWS = {
     "updateDashboard": Row("e", DASHBOARD, body={"name": "Renamed"}),
     "deleteDashboard": Row("e", DASHBOARD, ok=204),
     "listShares": Row("v", DASHBOARD),
-    "upsertShare": Row("e", DASHBOARD, ok=201, body=lambda t: {
-        "subject_type": "user", "subject_id": t.user_id, "access_level": "editor"}),
+    "upsertShare": Row(
+        "e",
+        DASHBOARD,
+        ok=201,
+        body=lambda t: {"subject_type": "user", "subject_id": t.user_id, "access_level": "editor"},
+    ),
     "deleteShare": Row("e", DASHBOARD, ok=204),
     "getMyPermissions": Row("v", DASHBOARD, check="rights"),
     "listUsers": Row("member"),
@@ -126,8 +130,11 @@ ROWS = {
     "getReady": Row("anyone"),
     "getMetrics": Row("anyone"),  # without METRICS_TOKEN, as in the tests
     "listTemplates": Row("member"),
-    "createFromTemplate": Row("template", ok=201, body=lambda t: {
-        "template_id": "kpi-summary", "dataset_id": t.dataset_id, "name": "From template"}),
+    "createFromTemplate": Row(
+        "template",
+        ok=201,
+        body=lambda t: {"template_id": "kpi-summary", "dataset_id": t.dataset_id, "name": "From template"},
+    ),
 }
 
 
@@ -151,7 +158,10 @@ def expected(row, actor, audience):
     if row.needs == "template" and actor.creates and actor.where != "project":
         return 422, "dataset_not_found"  # the body names a dataset of the matrix's project, not the caller's
     allowed = {
-        "member": True, "creates": actor.creates, "admin": actor.admin, "template": actor.creates,
+        "member": True,
+        "creates": actor.creates,
+        "admin": actor.admin,
+        "template": actor.creates,
         "datasets": actor.role in ("editor", "admin") or "dataset.edit" in actor.permissions,
         "duplicate": actor.creates,  # view is checked above: the copy is the caller's own
     }.get(row.needs, row.needs in rights(actor, audience))
@@ -184,8 +194,9 @@ class Matrix:
         org = self.world.org() if spec.where == "other_org" else self.org
         project = "other" if spec.where == "other_project" else "default"
         groups = [self.editors] if spec.grant == "group:editor" else []
-        user, client = self.world.user(org=org, role=spec.role, project=project,
-                                       permissions=spec.permissions, groups=groups)
+        user, client = self.world.user(
+            org=org, role=spec.role, project=project, permissions=spec.permissions, groups=groups
+        )
         if spec.grant == "owner":
             self.owner = user
         return user, client
@@ -194,17 +205,23 @@ class Matrix:
         """A dashboard of the owner with a card on each of two pages, every actor's grant and the
         bystander's: (dashboard, share)."""
         dashboard = Dashboard.create_with_first_page(
-            project=self.project, owner=self.owner, name=f"{audience} dashboard", default_audience=audience)
+            project=self.project, owner=self.owner, name=f"{audience} dashboard", default_audience=audience
+        )
         add_page(dashboard, "Two")
         for number in (1, 2):
             add_card(dashboard, "text", {"markdown": f"page {number}"}, page_number=number)
         for name, spec in ACTORS.items():
             if spec.grant in ("viewer", "commenter", "editor"):
-                Share.create(dashboard=dashboard, subject_type="user", subject_id=self.actors[name][0].id,
-                             access_level=spec.grant)
+                Share.create(
+                    dashboard=dashboard,
+                    subject_type="user",
+                    subject_id=self.actors[name][0].id,
+                    access_level=spec.grant,
+                )
         Share.create(dashboard=dashboard, subject_type="group", subject_id=self.editors.id, access_level="editor")
-        share = Share.create(dashboard=dashboard, subject_type="user", subject_id=self.bystander.id,
-                             access_level="viewer")
+        share = Share.create(
+            dashboard=dashboard, subject_type="user", subject_id=self.bystander.id, access_level="viewer"
+        )
         return dashboard, share
 
 
@@ -238,7 +255,9 @@ class Target:
 
     @property
     def collection_id(self):
-        return (Collection.create(project=self.matrix.project, name="Fresh") if self.fresh else self.matrix.collection).id
+        return (
+            Collection.create(project=self.matrix.project, name="Fresh") if self.fresh else self.matrix.collection
+        ).id
 
     @property
     def group_id(self):
@@ -291,8 +310,10 @@ def test_every_row_names_an_operation_of_the_spec():
 @pytest.mark.parametrize("operation_id,audience", list(_cases()))
 def test_access(matrix, operation_id, audience):
     if operation_id not in ROWS:
-        pytest.fail(f"{operation_id} has no row in ROWS (tests/test_access_matrix.py): add one line saying "
-                    f"what it needs, e.g. Row('e', DASHBOARD) or Row('member')")
+        pytest.fail(
+            f"{operation_id} has no row in ROWS (tests/test_access_matrix.py): add one line saying "
+            f"what it needs, e.g. Row('e', DASHBOARD) or Row('member')"
+        )
     row = ROWS[operation_id]
     method, template = OPERATIONS[operation_id]
     failures = []

@@ -13,8 +13,10 @@ def create(client, name):
 
 
 def share(client, dashboard, subject_id, level="viewer", subject_type="user"):
-    response = client.post(f"/dashboards/{dashboard['id']}/shares",
-                           json={"subject_type": subject_type, "subject_id": subject_id, "access_level": level})
+    response = client.post(
+        f"/dashboards/{dashboard['id']}/shares",
+        json={"subject_type": subject_type, "subject_id": subject_id, "access_level": level},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -79,8 +81,11 @@ def test_a_project_permission_held_through_a_group_counts_and_stays_in_its_proje
     assert reasons == {"view": ["project_permission"], "comment": [], "edit": []}
     problem(client.patch(f"/dashboards/{private['id']}", json={"name": "x"}), 403, "permission_denied")
     problem(client.post("/dashboards", json={"name": "Mine"}), 403, "permission_denied")
-    problem(client.post("/datasets", json={"name": "Mine", "columns": [{"name": "a", "type": "string"}]}),
-            403, "permission_denied")
+    problem(
+        client.post("/datasets", json={"name": "Mine", "columns": [{"name": "a", "type": "string"}]}),
+        403,
+        "permission_denied",
+    )
 
 
 def test_a_direct_project_permission_counts_only_in_its_project(world):
@@ -115,10 +120,13 @@ def test_deleting_a_group_leaves_other_groups_grants_and_dashboards_alone(world)
     share(owner, to_kept, kept.id, subject_type="group")
     share(owner, to_member, member.id)
     untouched = create(owner, "Untouched")
+
     def stamps():
-        return {d["id"]: (body["version"], body["updated_at"])
-                for d in (to_doomed, to_kept, to_member, untouched)
-                for body in [owner.get(f"/dashboards/{d['id']}").json()]}
+        return {
+            d["id"]: (body["version"], body["updated_at"])
+            for d in (to_doomed, to_kept, to_member, untouched)
+            for body in [owner.get(f"/dashboards/{d['id']}").json()]
+        }
 
     before = stamps()
 
@@ -143,8 +151,12 @@ def test_an_org_audience_grants_view_only_and_says_so(world):
     _, viewer = world.user(org=org)
     shared = owner.post("/dashboards", json={"name": "Shared", "default_audience": "org"}).json()
     body = viewer.get(f"/dashboards/{shared['id']}/permissions/me").json()
-    assert body == {"view": True, "comment": False, "edit": False,
-                    "reasons": {"view": ["audience"], "comment": [], "edit": []}}
+    assert body == {
+        "view": True,
+        "comment": False,
+        "edit": False,
+        "reasons": {"view": ["audience"], "comment": [], "edit": []},
+    }
 
 
 def test_refusals_say_what_is_missing(world):
@@ -155,12 +167,18 @@ def test_refusals_say_what_is_missing(world):
     seen = owner.post("/dashboards", json={"name": "Seen"}).json()
     owner.patch(f"/dashboards/{seen['id']}", json={"default_audience": "org"})
     refusals = [
-        (viewer.patch(f"/dashboards/{seen['id']}", json={"name": "Mine now"}),
-         f"You may view dashboard {seen['id']} but not edit it."),
-        (viewer.post("/dashboards", json={"name": "Mine"}),
-         "Creating or changing this needs the editor role or dashboard.edit."),
-        (viewer.post("/datasets", json={"name": "Mine", "columns": [{"name": "a", "type": "string"}]}),
-         "Changing datasets needs the editor role or dataset.edit."),
+        (
+            viewer.patch(f"/dashboards/{seen['id']}", json={"name": "Mine now"}),
+            f"You may view dashboard {seen['id']} but not edit it.",
+        ),
+        (
+            viewer.post("/dashboards", json={"name": "Mine"}),
+            "Creating or changing this needs the editor role or dashboard.edit.",
+        ),
+        (
+            viewer.post("/datasets", json={"name": "Mine", "columns": [{"name": "a", "type": "string"}]}),
+            "Changing datasets needs the editor role or dataset.edit.",
+        ),
         (viewer.patch(f"/groups/{group.id}", json={"name": "Renamed"}), "Only org admins may change groups."),
     ]
     for response, detail in refusals:

@@ -49,11 +49,19 @@ def original_accepts(card_type, config):
 
 # --- the copy is the script's output -----------------------------------------------------------
 
+
 def test_the_spec_holds_what_the_script_makes_of_card_schemas():
-    result = subprocess.run([sys.executable, SCRIPT, "--check", ROOT / "openapi.yaml"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--check", ROOT / "openapi.yaml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr or result.stdout
-    assert bundle.bundled_into((ROOT / "openapi.yaml").read_text(encoding="utf-8")) == (ROOT / "openapi.yaml").read_text(encoding="utf-8")
+    assert bundle.bundled_into((ROOT / "openapi.yaml").read_text(encoding="utf-8")) == (
+        ROOT / "openapi.yaml"
+    ).read_text(encoding="utf-8")
 
 
 def test_the_check_fails_on_a_copy_edited_by_hand(tmp_path):
@@ -62,7 +70,9 @@ def test_the_check_fails_on_a_copy_edited_by_hand(tmp_path):
     edited = text.replace("enum: [bar, line, area, pie, scatter]", "enum: [bar, line, area, pie, scatter, donut]", 1)
     assert edited != text
     spec.write_text(edited, encoding="utf-8")
-    result = subprocess.run([sys.executable, SCRIPT, "--check", spec], capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--check", spec], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 1 and "make card-schemas" in result.stderr
     subprocess.run([sys.executable, SCRIPT, spec], capture_output=True, check=True, timeout=60)
     assert spec.read_text(encoding="utf-8") == text
@@ -80,18 +90,26 @@ def test_every_card_type_has_its_config_in_the_spec(card_type):
 def test_translation_rewrites_what_openapi_3_0_lacks():
     assert bundle.translate({"const": "x"}) == {"enum": ["x"]}
     assert bundle.translate({"type": ["string", "number"], "title": "T"}) == {
-        "title": "T", "anyOf": [{"type": "string"}, {"type": "number"}]}
+        "title": "T",
+        "anyOf": [{"type": "string"}, {"type": "number"}],
+    }
     assert bundle.translate({"$ref": "#/$defs/column", "description": "d"}) == {
-        "allOf": [{"$ref": "#/components/schemas/QueryColumn"}], "description": "d"}
+        "allOf": [{"$ref": "#/components/schemas/QueryColumn"}],
+        "description": "d",
+    }
     assert bundle.translate({"if": {"required": ["a"]}, "then": {"required": ["b"]}}) == {
-        "anyOf": [{"not": {"required": ["a"]}}, {"required": ["b"]}]}
+        "anyOf": [{"not": {"required": ["a"]}}, {"required": ["b"]}]
+    }
     assert bundle.translate({"type": "object", "dependentRequired": {"a": ["b"]}}) == {
-        "type": "object", "allOf": [{"anyOf": [{"properties": {"a": {"not": {}}}}, {"required": ["b"]}]}]}
+        "type": "object",
+        "allOf": [{"anyOf": [{"properties": {"a": {"not": {}}}}, {"required": ["b"]}]}],
+    }
     with pytest.raises(ValueError, match="patternProperties"):
         bundle.translate({"patternProperties": {"^x": {}}})
 
 
 # --- the copy means the same as the original --------------------------------------------------
+
 
 @pytest.mark.parametrize("card_type", CARD_TYPES)
 def test_the_copy_accepts_every_example_of_the_original(card_type):
@@ -111,22 +129,40 @@ def test_copy_and_original_agree_on_filters(op, value, has_value):
     assert spec_accepts("kpi", config) == original_accepts("kpi", config)
 
 
-@given(st.fixed_dictionaries({}, optional={
-    "columns": st.lists(st.sampled_from(["a", "b", ""]), max_size=2),
-    "group_by": st.lists(st.fixed_dictionaries({"column": st.just("a")}, optional={"bucket": st.sampled_from(["day", "hour"])}), max_size=1),
-    "metrics": st.lists(st.fixed_dictionaries({"agg": st.sampled_from(["count", "sum", "median"])},
-                                              optional={"column": st.just("a")}), max_size=2),
-    "limit": st.sampled_from([0, 1, 10_000, 10_001, 5.0]),
-}))
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "columns": st.lists(st.sampled_from(["a", "b", ""]), max_size=2),
+            "group_by": st.lists(
+                st.fixed_dictionaries({"column": st.just("a")}, optional={"bucket": st.sampled_from(["day", "hour"])}),
+                max_size=1,
+            ),
+            "metrics": st.lists(
+                st.fixed_dictionaries(
+                    {"agg": st.sampled_from(["count", "sum", "median"])}, optional={"column": st.just("a")}
+                ),
+                max_size=2,
+            ),
+            "limit": st.sampled_from([0, 1, 10_000, 10_001, 5.0]),
+        },
+    )
+)
 def test_copy_and_original_agree_on_tables(extra):
     config = {"dataset_id": 1, **extra}
     assert spec_accepts("table", config) == original_accepts("table", config)
 
 
-@pytest.mark.parametrize("config", [
-    {"parameter": "region"}, {"parameter": "region", "dataset_id": 1}, {"parameter": "region", "column": "region"},
-    {"parameter": "region", "dataset_id": 1, "column": "region"}, {"parameter": "Region"},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"parameter": "region"},
+        {"parameter": "region", "dataset_id": 1},
+        {"parameter": "region", "column": "region"},
+        {"parameter": "region", "dataset_id": 1, "column": "region"},
+        {"parameter": "Region"},
+    ],
+)
 def test_copy_and_original_agree_on_filter_controls(config):
     assert spec_accepts("filter", config) == original_accepts("filter", config)
 
@@ -142,7 +178,7 @@ def test_every_card_union_has_one_member_per_card_type(union):
     a discriminator maps each type to its member (CardUpdate's extra member keeps the type)."""
     members = [ref["$ref"].rsplit("/", 1)[1] for ref in SCHEMAS[union]["oneOf"]]
     typed = [f"{card_type.capitalize()}{UNIONS[union]}" for card_type in CARD_TYPES]
-    assert members[:len(typed)] == typed
+    assert members[: len(typed)] == typed
     assert SCHEMAS["CardType"]["enum"] == list(CARD_TYPES)
     for card_type, name in zip(CARD_TYPES, typed):
         assert SCHEMAS[name]["properties"]["card_type"] == {"type": "string", "enum": [card_type]}
@@ -151,16 +187,19 @@ def test_every_card_union_has_one_member_per_card_type(union):
         if config is not None:
             assert config == {"$ref": f"#/components/schemas/{bundle.config_name(card_type)}"}
     if union == "CardUpdate":
-        assert members[len(typed):] == ["SameTypeCardUpdate"] and "discriminator" not in SCHEMAS[union]
+        assert members[len(typed) :] == ["SameTypeCardUpdate"] and "discriminator" not in SCHEMAS[union]
     else:
         assert len(members) == len(typed)
         assert SCHEMAS[union]["discriminator"] == {
             "propertyName": "card_type",
-            "mapping": {card_type: f"#/components/schemas/{name}" for card_type, name in zip(CARD_TYPES, typed)}}
+            "mapping": {card_type: f"#/components/schemas/{name}" for card_type, name in zip(CARD_TYPES, typed)},
+        }
 
 
 @pytest.mark.parametrize("card_type", CARD_TYPES)
 def test_rendered_cards_carry_their_type_s_data(card_type):
     member = SCHEMAS[f"{card_type.capitalize()}RenderedCard"]["properties"]
-    assert member["data"]["oneOf"] == [{"$ref": f"#/components/schemas/{card_type.capitalize()}Data"},
-                                       {"$ref": "#/components/schemas/Nothing"}]
+    assert member["data"]["oneOf"] == [
+        {"$ref": f"#/components/schemas/{card_type.capitalize()}Data"},
+        {"$ref": "#/components/schemas/Nothing"},
+    ]

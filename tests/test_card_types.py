@@ -40,6 +40,7 @@ def with_filter(**filter_):
 
 # --- the schema files ---------------------------------------------------------------------
 
+
 def test_there_is_one_schema_file_per_card_type():
     assert sorted(path.stem for path in SCHEMA_DIR.glob("*.json")) == sorted(CARD_TYPES)
 
@@ -134,7 +135,10 @@ def test_every_error_is_reported_in_pointer_order():
     metrics[2] = metrics[10] = {"agg": "median", "column": "a"}
     config = {**CHART, "dataset_id": -1, "metrics": metrics}
     assert error_paths("chart", config) == [
-        "/config/dataset_id", "/config/metrics", "/config/metrics/2/agg", "/config/metrics/10/agg",
+        "/config/dataset_id",
+        "/config/metrics",
+        "/config/metrics/2/agg",
+        "/config/metrics/10/agg",
     ]
 
 
@@ -151,10 +155,26 @@ def test_unknown_card_type_is_an_invalid_config(card_type):
 
 SCALARS = st.one_of(st.text(max_size=3), st.integers(), st.booleans())
 VALUES = st.one_of(
-    SCALARS, st.just({"param": "region"}), st.lists(SCALARS, max_size=3), st.none(),
+    SCALARS,
+    st.just({"param": "region"}),
+    st.lists(SCALARS, max_size=3),
+    st.none(),
 )
-OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "starts_with",
-       "in", "not_in", "between", "is_null", "not_null"]
+OPS = [
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "contains",
+    "starts_with",
+    "in",
+    "not_in",
+    "between",
+    "is_null",
+    "not_null",
+]
 
 
 def filter_is_valid(op, value, has_value):
@@ -183,42 +203,100 @@ def test_filter_op_and_value_agree_with_the_rules(op, value, has_value):
 
 # --- referenced names ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("card_type, config, expected", [
-    ("text", {"markdown": "column: x"}, {"dataset_id": None, "columns": [], "parameters": []}),
-    ("kpi", {"dataset_id": 4, "metric": {"agg": "sum", "column": "amount"},
-             "filters": [{"column": "region", "op": "eq", "value": {"param": "region"}},
-                         {"column": "status", "op": "in", "value": ["paid"]},
-                         {"column": "region", "op": "not_in", "value": {"param": "regions"}}]},
-     {"dataset_id": 4,
-      "columns": [("/config/metric/column", "amount"), ("/config/filters/0/column", "region"),
-                  ("/config/filters/1/column", "status"), ("/config/filters/2/column", "region")],
-      "parameters": [("/config/filters/0/value/param", "region"), ("/config/filters/2/value/param", "regions")]}),
-    ("chart", {**CHART, "x": {"column": "day", "bucket": "week"}, "series_by": "region",
-               "metrics": [{"agg": "count"}, {"agg": "avg", "column": "amount", "label": "avg"}],
-               "sort": [{"by": "avg", "direction": "desc"}]},
-     {"dataset_id": 1,
-      "columns": [("/config/x/column", "day"), ("/config/metrics/1/column", "amount"),
-                  ("/config/series_by", "region")],
-      "parameters": []}),
-    ("table", {"dataset_id": 2, "columns": ["a", "b"], "sort": [{"by": "a", "direction": "asc"}]},
-     {"dataset_id": 2, "columns": [("/config/columns/0", "a"), ("/config/columns/1", "b")], "parameters": []}),
-    ("table", {"dataset_id": 2, "group_by": [{"column": "g"}], "metrics": [{"agg": "max", "column": "m"}]},
-     {"dataset_id": 2, "columns": [("/config/group_by/0/column", "g"), ("/config/metrics/0/column", "m")],
-      "parameters": []}),
-    ("detail", {"dataset_id": 3, "fields": ["name"],
-                "filters": [{"column": "id", "op": "eq", "value": {"param": "customer"}}]},
-     {"dataset_id": 3, "columns": [("/config/fields/0", "name"), ("/config/filters/0/column", "id")],
-      "parameters": [("/config/filters/0/value/param", "customer")]}),
-    ("filter", {"parameter": "region", "dataset_id": 1, "column": "region"},
-     {"dataset_id": 1, "columns": [("/config/column", "region")],
-      "parameters": [("/config/parameter", "region")]}),
-])
+
+@pytest.mark.parametrize(
+    "card_type, config, expected",
+    [
+        ("text", {"markdown": "column: x"}, {"dataset_id": None, "columns": [], "parameters": []}),
+        (
+            "kpi",
+            {
+                "dataset_id": 4,
+                "metric": {"agg": "sum", "column": "amount"},
+                "filters": [
+                    {"column": "region", "op": "eq", "value": {"param": "region"}},
+                    {"column": "status", "op": "in", "value": ["paid"]},
+                    {"column": "region", "op": "not_in", "value": {"param": "regions"}},
+                ],
+            },
+            {
+                "dataset_id": 4,
+                "columns": [
+                    ("/config/metric/column", "amount"),
+                    ("/config/filters/0/column", "region"),
+                    ("/config/filters/1/column", "status"),
+                    ("/config/filters/2/column", "region"),
+                ],
+                "parameters": [
+                    ("/config/filters/0/value/param", "region"),
+                    ("/config/filters/2/value/param", "regions"),
+                ],
+            },
+        ),
+        (
+            "chart",
+            {
+                **CHART,
+                "x": {"column": "day", "bucket": "week"},
+                "series_by": "region",
+                "metrics": [{"agg": "count"}, {"agg": "avg", "column": "amount", "label": "avg"}],
+                "sort": [{"by": "avg", "direction": "desc"}],
+            },
+            {
+                "dataset_id": 1,
+                "columns": [
+                    ("/config/x/column", "day"),
+                    ("/config/metrics/1/column", "amount"),
+                    ("/config/series_by", "region"),
+                ],
+                "parameters": [],
+            },
+        ),
+        (
+            "table",
+            {"dataset_id": 2, "columns": ["a", "b"], "sort": [{"by": "a", "direction": "asc"}]},
+            {"dataset_id": 2, "columns": [("/config/columns/0", "a"), ("/config/columns/1", "b")], "parameters": []},
+        ),
+        (
+            "table",
+            {"dataset_id": 2, "group_by": [{"column": "g"}], "metrics": [{"agg": "max", "column": "m"}]},
+            {
+                "dataset_id": 2,
+                "columns": [("/config/group_by/0/column", "g"), ("/config/metrics/0/column", "m")],
+                "parameters": [],
+            },
+        ),
+        (
+            "detail",
+            {
+                "dataset_id": 3,
+                "fields": ["name"],
+                "filters": [{"column": "id", "op": "eq", "value": {"param": "customer"}}],
+            },
+            {
+                "dataset_id": 3,
+                "columns": [("/config/fields/0", "name"), ("/config/filters/0/column", "id")],
+                "parameters": [("/config/filters/0/value/param", "customer")],
+            },
+        ),
+        (
+            "filter",
+            {"parameter": "region", "dataset_id": 1, "column": "region"},
+            {
+                "dataset_id": 1,
+                "columns": [("/config/column", "region")],
+                "parameters": [("/config/parameter", "region")],
+            },
+        ),
+    ],
+)
 def test_referenced_names(card_type, config, expected):
     validate_config(card_type, config)
     assert referenced_names(card_type, config) == expected
 
 
 # --- palette ------------------------------------------------------------------------------
+
 
 def test_palette_lists_every_type_with_a_size_that_fits_the_grid():
     entries = palette()

@@ -60,9 +60,15 @@ def test_add_without_layout_takes_default_size_at_first_free_spot(board):
 def test_add_onto_an_occupied_spot_names_the_conflict(board):
     client, _, url = board
     first = add(client, url, layout={"x": 0, "y": 0, "w": 6, "h": 2})
-    body = problem(client.post(f"{url}/cards", json={**TEXT, "layout": {"x": 4, "y": 1, "w": 6, "h": 2}}), 409, "card_position_conflict")
+    body = problem(
+        client.post(f"{url}/cards", json={**TEXT, "layout": {"x": 4, "y": 1, "w": 6, "h": 2}}),
+        409,
+        "card_position_conflict",
+    )
     assert body["conflicts"] == [{"card_id": None, "other_card_id": first["id"]}]
-    body = problem(client.post(f"{url}/cards", json={**TEXT, "layout": {"x": 20, "y": 0, "w": 6, "h": 2}}), 422, "invalid_layout")
+    body = problem(
+        client.post(f"{url}/cards", json={**TEXT, "layout": {"x": 20, "y": 0, "w": 6, "h": 2}}), 422, "invalid_layout"
+    )
     assert [e["path"] for e in body["errors"]] == ["/layout/w"]
     problem(client.post(f"{url}/cards", json={**TEXT, "page": 2}), 422, "page_not_found")
     assert len(stored(client, url)["cards"]) == 1 and stored(client, url)["version"] == 2
@@ -71,17 +77,30 @@ def test_add_onto_an_occupied_spot_names_the_conflict(board):
 def test_config_must_name_what_exists_in_the_project(board, world, editor):
     client, dashboard, url = board
     user, _ = editor
-    dataset = Dataset.create(project=world.project(user.org), name="sales",
-                             columns=[{"name": "amount", "type": "number", "key": "c0"}, {"name": "region", "type": "string", "key": "c1"}])
+    dataset = Dataset.create(
+        project=world.project(user.org),
+        name="sales",
+        columns=[{"name": "amount", "type": "number", "key": "c0"}, {"name": "region", "type": "string", "key": "c1"}],
+    )
     other = Dataset.create(project=world.project(world.org()), name="theirs", columns=[])
-    good = {"dataset_id": dataset.id, "metric": {"agg": "sum", "column": "amount"},
-            "filters": [{"column": "region", "op": "eq", "value": {"param": "region"}}]}
+    good = {
+        "dataset_id": dataset.id,
+        "metric": {"agg": "sum", "column": "amount"},
+        "filters": [{"column": "region", "op": "eq", "value": {"param": "region"}}],
+    }
     assert add(client, url, card_type="kpi", config=good)["config"] == good
-    bad = {"dataset_id": dataset.id, "metric": {"agg": "sum", "column": "nope"},
-           "filters": [{"column": "region", "op": "eq", "value": {"param": "missing"}}]}
+    bad = {
+        "dataset_id": dataset.id,
+        "metric": {"agg": "sum", "column": "nope"},
+        "filters": [{"column": "region", "op": "eq", "value": {"param": "missing"}}],
+    }
     body = problem(client.post(f"{url}/cards", json={"card_type": "kpi", "config": bad}), 422, "invalid_card_config")
     assert [e["path"] for e in body["errors"]] == ["/config/metric/column", "/config/filters/0/value/param"]
-    body = problem(client.post(f"{url}/cards", json={"card_type": "kpi", "config": {**good, "dataset_id": other.id}}), 422, "invalid_card_config")
+    body = problem(
+        client.post(f"{url}/cards", json={"card_type": "kpi", "config": {**good, "dataset_id": other.id}}),
+        422,
+        "invalid_card_config",
+    )
     assert [e["path"] for e in body["errors"]] == ["/config/dataset_id"]
     body = problem(client.post(f"{url}/cards", json={"card_type": "text", "config": {}}), 422, "invalid_card_config")
     assert body["errors"] == [{"path": "/config/markdown", "message": "'markdown' is a required property"}]
@@ -92,17 +111,30 @@ def test_config_must_name_what_exists_in_the_project(board, world, editor):
 TYPES = "['text', 'image', 'kpi', 'chart', 'table', 'detail', 'filter']"
 
 
-@pytest.mark.parametrize("method, body, path, message", [
-    ("POST", {"config": {"markdown": "x"}}, "/card_type", "'card_type' is a required property"),
-    ("POST", {"card_type": "map", "config": {}}, "/card_type", f"'map' is not one of {TYPES}"),
-    ("POST", {**TEXT, "layout": {"x": 30, "y": 0, "w": 1, "h": 1}}, "/layout/x", "30 is greater than the maximum of 23"),
-    ("POST", {**TEXT, "bogus": 1}, "/bogus", "Additional properties are not allowed ('bogus' was unexpected)"),
-    ("POST", {"card_type": "kpi"}, "/config", "'config' is a required property"),
-    ("POST", [TEXT], "", "[{'card_type': 'text', 'config': {'mark… is not of type 'object'"),
-    ("PATCH", {"card_type": "map", "config": {}}, "/card_type", f"'map' is not one of {TYPES}"),
-    ("PATCH", {"layout": {"x": 0, "y": 0, "w": 25, "h": 1}}, "/layout/w", "25 is greater than the maximum of 24"),
-    ("PATCH", {"card_type": "text", "config": {"markdown": "x"}, "page": 0}, "/page", "0 is less than the minimum of 1"),
-])
+@pytest.mark.parametrize(
+    "method, body, path, message",
+    [
+        ("POST", {"config": {"markdown": "x"}}, "/card_type", "'card_type' is a required property"),
+        ("POST", {"card_type": "map", "config": {}}, "/card_type", f"'map' is not one of {TYPES}"),
+        (
+            "POST",
+            {**TEXT, "layout": {"x": 30, "y": 0, "w": 1, "h": 1}},
+            "/layout/x",
+            "30 is greater than the maximum of 23",
+        ),
+        ("POST", {**TEXT, "bogus": 1}, "/bogus", "Additional properties are not allowed ('bogus' was unexpected)"),
+        ("POST", {"card_type": "kpi"}, "/config", "'config' is a required property"),
+        ("POST", [TEXT], "", "[{'card_type': 'text', 'config': {'mark… is not of type 'object'"),
+        ("PATCH", {"card_type": "map", "config": {}}, "/card_type", f"'map' is not one of {TYPES}"),
+        ("PATCH", {"layout": {"x": 0, "y": 0, "w": 25, "h": 1}}, "/layout/w", "25 is greater than the maximum of 24"),
+        (
+            "PATCH",
+            {"card_type": "text", "config": {"markdown": "x"}, "page": 0},
+            "/page",
+            "0 is less than the minimum of 1",
+        ),
+    ],
+)
 def test_a_card_body_is_checked_against_the_member_of_its_card_type(board, method, body, path, message):
     """The card bodies are a oneOf with one member per card type; a body that fits none is told
     against the member its `card_type` names (or the one without a type), at the field's pointer."""
@@ -124,17 +156,31 @@ def test_patch_changes_only_what_is_sent_and_revalidates(board):
     # fit is checked as a new card's is (422).
     body = problem(client.patch(f"{url}/cards/{card['id']}", json={"card_type": "kpi"}), 400, "invalid_request")
     assert body["errors"] == [{"path": "/config", "message": "'config' is a required property"}]
-    body = problem(client.patch(f"{url}/cards/{card['id']}", json={"card_type": "kpi", "config": {"markdown": "x"}}),
-                   422, "invalid_card_config")
+    body = problem(
+        client.patch(f"{url}/cards/{card['id']}", json={"card_type": "kpi", "config": {"markdown": "x"}}),
+        422,
+        "invalid_card_config",
+    )
     assert sorted(body["errors"], key=lambda error: error["path"]) == [
         {"path": "/config/dataset_id", "message": "'dataset_id' is a required property"},
         {"path": "/config/markdown", "message": "Additional properties are not allowed ('markdown' was unexpected)"},
-        {"path": "/config/metric", "message": "'metric' is a required property"}]
-    body = problem(client.patch(f"{url}/cards/{card['id']}", json={"card_type": "map", "config": {}}), 400, "invalid_request")
+        {"path": "/config/metric", "message": "'metric' is a required property"},
+    ]
+    body = problem(
+        client.patch(f"{url}/cards/{card['id']}", json={"card_type": "map", "config": {}}), 400, "invalid_request"
+    )
     assert [e["path"] for e in body["errors"]] == ["/card_type"]
     same = client.patch(f"{url}/cards/{card['id']}", json={"card_type": None, "config": {"markdown": "same type"}})
-    assert (same.status_code, same.json()["card_type"], same.json()["config"]) == (200, "text", {"markdown": "same type"})
-    body = problem(client.patch(f"{url}/cards/{card['id']}", json={"layout": {"x": 6, "y": 0, "w": 12, "h": 4}}), 409, "card_position_conflict")
+    assert (same.status_code, same.json()["card_type"], same.json()["config"]) == (
+        200,
+        "text",
+        {"markdown": "same type"},
+    )
+    body = problem(
+        client.patch(f"{url}/cards/{card['id']}", json={"layout": {"x": 6, "y": 0, "w": 12, "h": 4}}),
+        409,
+        "card_position_conflict",
+    )
     assert body["conflicts"] == [{"card_id": card["id"], "other_card_id": other["id"]}]
     moved = client.patch(f"{url}/cards/{card['id']}", json={"layout": {"x": 0, "y": 2, "w": 12, "h": 4}}).json()
     assert moved["layout"] == {"x": 0, "y": 2, "w": 12, "h": 4}
@@ -147,7 +193,9 @@ def test_moving_to_another_page_lands_at_its_first_free_spot(board):
     card = add(client, url, layout={"x": 0, "y": 10, "w": 12, "h": 4})
     moved = client.patch(f"{url}/cards/{card['id']}", json={"page": 2}).json()
     assert (moved["page"], moved["layout"]) == (2, {"x": 12, "y": 0, "w": 12, "h": 4})
-    back = client.patch(f"{url}/cards/{there['id']}", json={"page": 1, "layout": {"x": 0, "y": 0, "w": 1, "h": 1}}).json()
+    back = client.patch(
+        f"{url}/cards/{there['id']}", json={"page": 1, "layout": {"x": 0, "y": 0, "w": 1, "h": 1}}
+    ).json()
     assert (back["page"], back["layout"]) == (1, {"x": 0, "y": 0, "w": 1, "h": 1})
     problem(client.patch(f"{url}/cards/{card['id']}", json={"page": 9}), 422, "page_not_found")
 
@@ -168,10 +216,12 @@ def test_a_card_of_another_dashboard_is_not_found(board):
     client, _, url = board
     card = add(client, url)
     elsewhere = client.post("/dashboards", json={"name": "E"}).json()["id"]
-    for response in (client.get(f"/dashboards/{elsewhere}/cards/{card['id']}"),
-                     client.patch(f"/dashboards/{elsewhere}/cards/{card['id']}", json={"config": {"markdown": "x"}}),
-                     client.delete(f"/dashboards/{elsewhere}/cards/{card['id']}"),
-                     client.post(f"/dashboards/{elsewhere}/cards/{card['id']}/duplicate")):
+    for response in (
+        client.get(f"/dashboards/{elsewhere}/cards/{card['id']}"),
+        client.patch(f"/dashboards/{elsewhere}/cards/{card['id']}", json={"config": {"markdown": "x"}}),
+        client.delete(f"/dashboards/{elsewhere}/cards/{card['id']}"),
+        client.post(f"/dashboards/{elsewhere}/cards/{card['id']}/duplicate"),
+    ):
         problem(response, 404, "card_not_found")
 
 
@@ -200,7 +250,12 @@ def test_duplicate_dashboard_copies_content_not_shares(board, world, editor):
     copy = response.json()
     assert response.status_code == 201 and response.headers["location"] == f"/api/dashboards/{copy['id']}"
     assert copy["name"] == "Copy of D" and copy["default_audience"] == "private" and copy["public_slug"] is None
-    assert (copy["parameters"], copy["pages"], copy["shares"], copy["version"]) == (source["parameters"], source["pages"], [], 1)
+    assert (copy["parameters"], copy["pages"], copy["shares"], copy["version"]) == (
+        source["parameters"],
+        source["pages"],
+        [],
+        1,
+    )
     shape = lambda cards: [(c["card_type"], c["config"], c["page"], c["layout"]) for c in cards]
     assert shape(copy["cards"]) == shape(source["cards"])
     assert {c["id"] for c in copy["cards"]}.isdisjoint(c["id"] for c in source["cards"])

@@ -55,11 +55,31 @@ def live_server(tmp_path_factory):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{home / 'live.db'}", "VALIDATE_RESPONSES": "1"}
     cli = [sys.executable, "-m", "cli"]  # the `dashboards-api` command, from this checkout
     _run(*cli, "init", env=env, cwd=ROOT)
-    identity = json.loads(_run(*cli, "create-user", "--org", "acme", "--project", "default",
-                               "--email", "ana@acme.io", "--role", "editor", env=env, cwd=ROOT))
+    identity = json.loads(
+        _run(
+            *cli,
+            "create-user",
+            "--org",
+            "acme",
+            "--project",
+            "default",
+            "--email",
+            "ana@acme.io",
+            "--role",
+            "editor",
+            env=env,
+            cwd=ROOT,
+        )
+    )
     port = _free_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port), "--log-level", "warning"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + 60
@@ -81,9 +101,20 @@ def live_server(tmp_path_factory):
 def python_client(tmp_path_factory):
     """A directory holding the package openapi-python-client generates: `dashboards_api_client`."""
     out = tmp_path_factory.mktemp("python-client")
-    _run(sys.executable, "-m", "openapi_python_client", "generate", "--path", ROOT / "openapi.yaml",
-         "--config", ROOT / "clients/python/config.yaml", "--meta", "none",
-         "--output-path", out / "dashboards_api_client")
+    _run(
+        sys.executable,
+        "-m",
+        "openapi_python_client",
+        "generate",
+        "--path",
+        ROOT / "openapi.yaml",
+        "--config",
+        ROOT / "clients/python/config.yaml",
+        "--meta",
+        "none",
+        "--output-path",
+        out / "dashboards_api_client",
+    )
     return out
 
 
@@ -94,7 +125,9 @@ def test_generated_python_client_drives_a_live_server(python_client, live_server
     result = json.loads(_run(sys.executable, ROOT / "clients/python/scenario.py", *live_server, env=env))
     assert result["email"] == "ana@acme.io" and result["dataset_rows"] == 3
     collection, dashboard = result["collection"], result["dashboard"]
-    assert collection["status"] == 201 and collection["location"].endswith(f"/dashboards/collections/{collection['id']}")
+    assert collection["status"] == 201 and collection["location"].endswith(
+        f"/dashboards/collections/{collection['id']}"
+    )
     assert dashboard["collection_id"] == collection["id"] and dashboard["pages"] == 1
     assert dashboard["defaults"] == {"region": ["EMEA", "APAC"], "min_amount": 0}
     kpi, text = result["cards"]["kpi"], result["cards"]["text"]
@@ -108,8 +141,10 @@ def test_generated_python_client_drives_a_live_server(python_client, live_server
     assert by_default[kpi]["value"] == pytest.approx(200.5)
     # Parsed into the classes of each card's type, as the spec's card_type unions say.
     assert result["classes"] == {"text": "TextCard", "kpi": "KpiCard", "kpi_config": "KpiConfig"}
-    assert result["render_classes"] == {str(text): ["TextRenderedCard", "TextData"],
-                                        str(kpi): ["KpiRenderedCard", "KpiData"]}
+    assert result["render_classes"] == {
+        str(text): ["TextRenderedCard", "TextData"],
+        str(kpi): ["KpiRenderedCard", "KpiData"],
+    }
     # POST render, values typed as the spec has them: a list for the `multiple` parameter...
     several = result["render_with_body"]["several"]
     assert several["parameters"] == {"region": ["APAC", "AMER"], "min_amount": 0}
@@ -123,11 +158,18 @@ def test_generated_python_client_drives_a_live_server(python_client, live_server
 
 def test_generated_python_functions_are_named_after_the_operation_ids(python_client):
     """`api.dashboards.list_dashboards`, not a handler's dotted path: one module per operation."""
-    operation_ids = [op["operationId"] for item in SPEC["paths"].values() for op in item.values()
-                     if isinstance(op, dict) and "operationId" in op]
+    operation_ids = [
+        op["operationId"]
+        for item in SPEC["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
     expected = {re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), operation_id) for operation_id in operation_ids}
-    generated = {path.stem for path in (python_client / "dashboards_api_client" / "api").glob("*/*.py")
-                 if path.stem != "__init__"}
+    generated = {
+        path.stem
+        for path in (python_client / "dashboards_api_client" / "api").glob("*/*.py")
+        if path.stem != "__init__"
+    }
     assert generated == expected and len(expected) == len(operation_ids)
 
 
@@ -158,7 +200,7 @@ def test_openapi_fetch_renders_with_typed_values_against_a_live_server(live_serv
     result = json.loads(_run(shutil.which("node") or "node", tmp_path / "build/render.mjs", *live_server))
 
     def kpi(render):
-        card, = (card for card in render["cards"] if card["card_id"] == result["kpi"])
+        (card,) = (card for card in render["cards"] if card["card_id"] == result["kpi"])
         assert card["error"] is None, card
         return card["data"]["value"]
 
@@ -178,8 +220,11 @@ def _schema_refs(node):
     """The names of the component schemas a document's `$ref`s point at."""
     if isinstance(node, dict):
         ref = node.get("$ref", "")
-        return {ref.rsplit("/", 1)[1]} if ref.startswith("#/components/schemas/") else \
-            set().union(*map(_schema_refs, node.values()))
+        return (
+            {ref.rsplit("/", 1)[1]}
+            if ref.startswith("#/components/schemas/")
+            else set().union(*map(_schema_refs, node.values()))
+        )
     return set().union(*map(_schema_refs, node)) if isinstance(node, list) else set()
 
 

@@ -47,15 +47,19 @@ def test_moving_under_itself_or_a_descendant_is_a_cycle_and_changes_nothing(edit
     b = create(client, name="B", parent_id=a["id"])
     c = create(client, name="C", parent_id=b["id"])
     for target in (a, c):
-        problem(client.patch(f"/dashboards/collections/{a['id']}", json={"parent_id": target["id"], "name": "X"}),
-                409, "collection_cycle")
+        problem(
+            client.patch(f"/dashboards/collections/{a['id']}", json={"parent_id": target["id"], "name": "X"}),
+            409,
+            "collection_cycle",
+        )
     assert client.get(f"/dashboards/collections/{a['id']}").json() == a
 
 
 def test_unknown_parent_is_422_and_nothing_is_created(editor):
     _, client = editor
-    body = problem(client.post("/dashboards/collections", json={"name": "x", "parent_id": 999999}),
-                   422, "collection_not_found")
+    body = problem(
+        client.post("/dashboards/collections", json={"name": "x", "parent_id": 999999}), 422, "collection_not_found"
+    )
     assert body["errors"][0]["path"] == "/parent_id"
     assert client.get("/dashboards/collections").json()["total"] == 0
 
@@ -81,20 +85,28 @@ def test_other_projects_and_orgs_see_nothing(world, editor):
     for outsider in (other_project, other_org):
         assert outsider.get("/dashboards/collections").json()["total"] == 0
         problem(outsider.get(f"/dashboards/collections/{mine['id']}"), 404, "collection_not_found")
-        problem(outsider.patch(f"/dashboards/collections/{mine['id']}", json={"name": "x"}), 404, "collection_not_found")
+        problem(
+            outsider.patch(f"/dashboards/collections/{mine['id']}", json={"name": "x"}), 404, "collection_not_found"
+        )
         problem(outsider.delete(f"/dashboards/collections/{mine['id']}"), 404, "collection_not_found")
-        problem(outsider.post("/dashboards/collections", json={"name": "x", "parent_id": mine["id"]}),
-                422, "collection_not_found")
+        problem(
+            outsider.post("/dashboards/collections", json={"name": "x", "parent_id": mine["id"]}),
+            422,
+            "collection_not_found",
+        )
     assert client.get(f"/dashboards/collections/{mine['id']}").json()["name"] == "Mine"
 
 
-@pytest.mark.parametrize("role,permissions,allowed", [
-    ("viewer", (), False),
-    ("viewer", ("dashboard.view",), False),
-    ("viewer", ("dashboard.edit",), True),
-    ("editor", (), True),
-    ("admin", (), True),
-])
+@pytest.mark.parametrize(
+    "role,permissions,allowed",
+    [
+        ("viewer", (), False),
+        ("viewer", ("dashboard.view",), False),
+        ("viewer", ("dashboard.edit",), True),
+        ("editor", (), True),
+        ("admin", (), True),
+    ],
+)
 def test_who_may_change_collections(world, role, permissions, allowed):
     org = world.org()
     _, admin = world.user(org=org, role="admin")

@@ -16,7 +16,9 @@ def things(world):
     org = world.org()
     _, client = world.user(org=org, role="editor")
     viewer, _ = world.user(org=org)
-    dataset = client.post("/datasets", json={"name": "Sales", "columns": COLUMNS, "rows": [["EMEA", 1], ["APAC", 2]]}).json()
+    dataset = client.post(
+        "/datasets", json={"name": "Sales", "columns": COLUMNS, "rows": [["EMEA", 1], ["APAC", 2]]}
+    ).json()
     dashboard = client.post("/dashboards", json={"name": "Sales"}).json()
     at = f"/dashboards/{dashboard['id']}"
     card = client.post(f"{at}/cards", json={"card_type": "text", "config": {"markdown": "# Hi"}}).json()
@@ -65,20 +67,23 @@ def test_the_current_tag_answers_304_and_a_change_answers_200(things, read):
 
 
 @pytest.mark.parametrize("read", READS)
-@pytest.mark.parametrize("header,matches", [
-    ('"{v}"', True),
-    ('W/"{v}"', True),  # If-None-Match compares weakly
-    ('"999", "{v}"', True),
-    ('"999",W/"{v}" , "1000"', True),
-    ("*", True),
-    (' * ', True),
-    ('"999"', False),
-    ("{v}", False),  # not quoted: not an entity tag
-    ('"{v}', False),  # unterminated
-    ('"{v}, 999"', False),  # one opaque tag holding a comma
-    ('w/"{v}"', False),  # the weak marker is case-sensitive
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "header,matches",
+    [
+        ('"{v}"', True),
+        ('W/"{v}"', True),  # If-None-Match compares weakly
+        ('"999", "{v}"', True),
+        ('"999",W/"{v}" , "1000"', True),
+        ("*", True),
+        (" * ", True),
+        ('"999"', False),
+        ("{v}", False),  # not quoted: not an entity tag
+        ('"{v}', False),  # unterminated
+        ('"{v}, 999"', False),  # one opaque tag holding a comma
+        ('w/"{v}"', False),  # the weak marker is case-sensitive
+        ("", False),
+    ],
+)
 def test_if_none_match_is_a_list_of_tags_compared_weakly(things, read, header, matches):
     client, paths = things
     path, _, _ = paths[read]
@@ -108,8 +113,15 @@ def test_a_304_of_the_dashboard_reads_nothing_from_the_answer_cache(things, worl
     client, paths = things
     path = paths["dashboard"][0]
     tag = client.get(path).headers["etag"]
-    lookups = lambda: sum(sample(world.anonymous().get("/metrics").text, "dashboards_api_render_cache_total",
-                                 cache="dashboard", result=result) for result in ("hit", "miss"))
+    lookups = lambda: sum(
+        sample(
+            world.anonymous().get("/metrics").text,
+            "dashboards_api_render_cache_total",
+            cache="dashboard",
+            result=result,
+        )
+        for result in ("hit", "miss")
+    )
     before = lookups()
     not_modified(client.get(path, headers={"If-None-Match": tag}), tag)
     assert lookups() == before

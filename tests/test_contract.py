@@ -22,7 +22,11 @@ from tests.conftest import SPEC
 SUCCESSES = collections.Counter()
 # Seeded objects that fit the examples of openapi.yaml: the columns of the RowsAppend and text/csv
 # examples, the public render's slug example and the render parameters example.
-ANCHOR_COLUMNS = [{"name": "day", "type": "date"}, {"name": "region", "type": "string"}, {"name": "amount", "type": "number"}]
+ANCHOR_COLUMNS = [
+    {"name": "day", "type": "date"},
+    {"name": "region", "type": "string"},
+    {"name": "amount", "type": "number"},
+]
 ANCHOR_SLUG = SPEC["paths"]["/public/dashboards/{slug}/render"]["parameters"][0]["schema"]["example"]
 ANCHOR_PARAMETERS = [{"name": "region", "type": "string", "multiple": True, "required": False}]
 
@@ -50,8 +54,14 @@ class Seed:
             self.anchors["dashboard_id"] = _restore_dashboard(self.anchors)  # first, so its id is 1
             for index, audience in enumerate(("private", "org", "public")):
                 Dashboard.create_with_first_page(
-                    project=self.project, owner=self.user, collection=top if index else None,
-                    name=f"Dashboard {index}", description="seeded", parameters=[], default_audience=audience)
+                    project=self.project,
+                    owner=self.user,
+                    collection=top if index else None,
+                    name=f"Dashboard {index}",
+                    description="seeded",
+                    parameters=[],
+                    default_audience=audience,
+                )
             self.token = ApiToken.issue(self.user, self.project)[1]
 
     def current(self):
@@ -77,15 +87,23 @@ def restore_anchors(store, anchors):
     with store.connection_context():
         if Dataset.get_or_none(Dataset.id == anchors["dataset_id"]) is None:
             columns = normalize_columns(ANCHOR_COLUMNS)
-            Dataset.insert(id=anchors["dataset_id"], project=anchors["project_id"], name="Orders", columns=columns).execute()
+            Dataset.insert(
+                id=anchors["dataset_id"], project=anchors["project_id"], name="Orders", columns=columns
+            ).execute()
             create_table(Dataset.get_by_id(anchors["dataset_id"]))
         _restore_dashboard(anchors)
 
 
 def _restore_dashboard(anchors):
     """The public dashboard with the example slug, a kpi and a text card on page 1; its id."""
-    fields = {"project": anchors["project_id"], "owner": anchors["owner_id"], "name": "Anchor",
-              "parameters": ANCHOR_PARAMETERS, "default_audience": "public", "public_slug": ANCHOR_SLUG}
+    fields = {
+        "project": anchors["project_id"],
+        "owner": anchors["owner_id"],
+        "name": "Anchor",
+        "parameters": ANCHOR_PARAMETERS,
+        "default_audience": "public",
+        "public_slug": ANCHOR_SLUG,
+    }
     dashboard_id = anchors.get("dashboard_id")
     if dashboard_id is None:
         dashboard_id = Dashboard.create(**fields).id
@@ -93,12 +111,18 @@ def _restore_dashboard(anchors):
         Dashboard.insert(id=dashboard_id, **fields).execute()
     dashboard = Dashboard.get_by_id(dashboard_id)
     page = Page.get_or_none((Page.dashboard == dashboard.id) & (Page.position == 1)) or Page.create(
-        dashboard=dashboard.id, position=1, name="Page 1")
+        dashboard=dashboard.id, position=1, name="Page 1"
+    )
     if not Card.select().where(Card.page == page.id).exists():
-        kpi = {"dataset_id": anchors["dataset_id"], "metric": {"agg": "sum", "column": "amount"},
-               "filters": [{"column": "region", "op": "in", "value": {"param": "region"}}]}
+        kpi = {
+            "dataset_id": anchors["dataset_id"],
+            "metric": {"agg": "sum", "column": "amount"},
+            "filters": [{"column": "region", "op": "in", "value": {"param": "region"}}],
+        }
         Card.create(dashboard=dashboard.id, page=page.id, card_type="kpi", config=kpi, x=0, y=0, w=6, h=4)
-        Card.create(dashboard=dashboard.id, page=page.id, card_type="text", config={"markdown": "# Hi"}, x=6, y=0, w=6, h=4)
+        Card.create(
+            dashboard=dashboard.id, page=page.id, card_type="text", config={"markdown": "# Hi"}, x=6, y=0, w=6, h=4
+        )
     return dashboard.id
 
 
@@ -155,14 +179,19 @@ def test_composed_calls(api_schema, seeded, store):
 
     def call(method, path, body=NOT_SET, **path_parameters):
         case = api_schema[path][method].Case(
-            path_parameters=path_parameters, body=body, headers={"Authorization": f"Bearer {seeded.current()}"})
+            path_parameters=path_parameters, body=body, headers={"Authorization": f"Bearer {seeded.current()}"}
+        )
         response = case.call_and_validate()
         assert 200 <= response.status_code < 300, response.text
         SUCCESSES[f"{method} {path}"] += 1
         return response
 
-    share = call("POST", "/dashboards/{dashboard_id}/shares", dashboard_id=dashboard.id,
-                 body={"subject_type": "user", "subject_id": admin, "access_level": "viewer"}).json()
+    share = call(
+        "POST",
+        "/dashboards/{dashboard_id}/shares",
+        dashboard_id=dashboard.id,
+        body={"subject_type": "user", "subject_id": admin, "access_level": "viewer"},
+    ).json()
     call("DELETE", "/dashboards/{dashboard_id}/shares/{share_id}", dashboard_id=dashboard.id, share_id=share["id"])
     call("PUT", "/groups/{group_id}/members/{user_id}", group_id=group.id, user_id=admin)
     call("DELETE", "/groups/{group_id}/members/{user_id}", group_id=group.id, user_id=admin)
@@ -175,8 +204,11 @@ def test_walk_along_the_links(api_schema, seeded, store):
     The random runs reach deep operations only by luck; this walk guarantees each is exercised
     with valid data, following the same links a client would.
     """
+
     def call(operation_id, status, **kwargs):
-        case = api_schema.find_operation_by_id(operation_id).Case(headers={"Authorization": f"Bearer {seeded.current()}"}, **kwargs)
+        case = api_schema.find_operation_by_id(operation_id).Case(
+            headers={"Authorization": f"Bearer {seeded.current()}"}, **kwargs
+        )
         response = case.call_and_validate()
         assert response.status_code == status, response.text
         SUCCESSES[f"{case.method} {case.path}"] += 1
@@ -184,12 +216,14 @@ def test_walk_along_the_links(api_schema, seeded, store):
 
     restore_anchors(store, seeded.anchors)
     call("listTemplates", 200)
-    call("createFromTemplate", 201,
-         body={"template_id": "time-series", "dataset_id": seeded.anchors["dataset_id"], "name": "Walk series"})
+    call(
+        "createFromTemplate",
+        201,
+        body={"template_id": "time-series", "dataset_id": seeded.anchors["dataset_id"], "name": "Walk series"},
+    )
     dashboard = call("createDashboard", 201, body={"name": "Walk"})
     at = {"dashboard_id": dashboard["id"]}
-    card = call("createCard", 201, path_parameters=at,
-                body={"card_type": "text", "config": {"markdown": "walk"}})
+    card = call("createCard", 201, path_parameters=at, body={"card_type": "text", "config": {"markdown": "walk"}})
     at_card = {**at, "card_id": card["id"]}
     call("getCard", 200, path_parameters=at_card)
     call("updateCard", 200, path_parameters=at_card, body={"layout": {"x": 0, "y": 0, "w": 6, "h": 2}})

@@ -51,8 +51,9 @@ def diff_tool():
 
 
 def run_check(*args):
-    return subprocess.run([sys.executable, str(CHECK), *map(str, args)], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(CHECK), *map(str, args)], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
 
 
 def check_spec(spec, tmp_path, releases=RELEASES):
@@ -94,10 +95,16 @@ def remove_response_property(spec):
 
 BREAKING = {
     "removed operation": (remove_operation, "POST /dashboards", "[Removed] operation POST /dashboards"),
-    "new required request field": (require_new_request_field, "POST /dashboards/collections",
-                                   "[Added] required status to `color` in Request Body"),
-    "removed response property": (remove_response_property, "GET /dashboards/collections",
-                                   "[Removed] property `description` from `items[]` in Response 200"),
+    "new required request field": (
+        require_new_request_field,
+        "POST /dashboards/collections",
+        "[Added] required status to `color` in Request Body",
+    ),
+    "removed response property": (
+        remove_response_property,
+        "GET /dashboards/collections",
+        "[Removed] property `description` from `items[]` in Response 200",
+    ),
 }
 # Each breaking case under another version that is not a major bump: none, minor, patch.
 NOT_MAJOR = {
@@ -140,17 +147,24 @@ def test_breaking_changes_pass_with_a_major_bump(diff_tool, tmp_path):
 def add_operation(spec):
     spec["paths"]["/dashboards/{dashboard_id}/favorite"] = {
         "parameters": [{"$ref": "#/components/parameters/DashboardId"}],
-        "put": {"operationId": "handlers.dashboards.favorite_dashboard", "tags": ["Dashboards"],
-                "summary": "Mark a dashboard as a favorite of the caller",
-                "responses": {"204": {"description": "Marked."},
-                              "default": {"$ref": "#/components/responses/Error"}}},
+        "put": {
+            "operationId": "handlers.dashboards.favorite_dashboard",
+            "tags": ["Dashboards"],
+            "summary": "Mark a dashboard as a favorite of the caller",
+            "responses": {"204": {"description": "Marked."}, "default": {"$ref": "#/components/responses/Error"}},
+        },
     }
 
 
 def add_optional_parameter(spec):
     spec["paths"]["/dashboards"]["get"]["parameters"].append(
-        {"name": "owner_id", "in": "query", "description": "Only dashboards of this owner.",
-         "schema": {"$ref": "#/components/schemas/Id"}})
+        {
+            "name": "owner_id",
+            "in": "query",
+            "description": "Only dashboards of this owner.",
+            "schema": {"$ref": "#/components/schemas/Id"},
+        }
+    )
 
 
 def add_optional_request_field(spec):
@@ -162,13 +176,13 @@ def add_response_property(spec):
 
 
 def accept_null_in_request(spec):
-    schemas(spec)["CollectionCreate"]["properties"]["description"] = {
-        **schemas(spec)["Description"], "nullable": True}
+    schemas(spec)["CollectionCreate"]["properties"]["description"] = {**schemas(spec)["Description"], "nullable": True}
 
 
 def test_additions_pass_without_a_version_bump(diff_tool, tmp_path):
-    spec = changed(add_operation, add_optional_parameter, add_optional_request_field, add_response_property,
-                   accept_null_in_request)
+    spec = changed(
+        add_operation, add_optional_parameter, add_optional_request_field, add_response_property, accept_null_in_request
+    )
     assert spec["info"]["version"] == LAST_SPEC["info"]["version"]
     result = check_spec(spec, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -190,12 +204,14 @@ def rename_operation_id(spec):
 
 def test_changes_the_tool_calls_non_breaking_are_counted_as_breaking(diff_tool, tmp_path):
     """A response value that may be null or has another type, and a renamed operationId."""
-    result = check_spec(changed(make_response_value_nullable, change_response_value_type, rename_operation_id),
-                        tmp_path)
+    result = check_spec(
+        changed(make_response_value_nullable, change_response_value_type, rename_operation_id), tmp_path
+    )
     assert result.returncode == 1, result.stdout
     report = result.stderr
-    assert listed(report, "GET /dashboards/collections/{collection_id}",
-                  "counted as breaking: a response value may now be null"), report
+    assert listed(
+        report, "GET /dashboards/collections/{collection_id}", "counted as breaking: a response value may now be null"
+    ), report
     assert listed(report, "GET /dashboards/collections/{collection_id}", "replaced `integer` with `string`"), report
     assert "counted as breaking: a response's `type` changed" in report
     assert listed(report, "GET /dashboards", "generated clients name their functions after the operationId"), report

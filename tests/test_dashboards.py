@@ -18,7 +18,9 @@ def create(client, **body):
 
 def test_create_answers_the_full_dashboard_with_one_page(editor):
     user, client = editor
-    response = client.post("/dashboards", json={"name": "Revenue", "parameters": [{"name": "region", "type": "string"}]})
+    response = client.post(
+        "/dashboards", json={"name": "Revenue", "parameters": [{"name": "region", "type": "string"}]}
+    )
     assert response.status_code == 201
     body = response.json()
     assert response.headers["location"] == f"/api/dashboards/{body['id']}"
@@ -52,7 +54,9 @@ def test_update_fields_bumps_version_and_etag(editor):
     _, client = editor
     d = create(client)
     folder = client.post("/dashboards/collections", json={"name": "F"}).json()
-    response = client.patch(f"/dashboards/{d['id']}", json={"name": "New", "description": "x", "collection_id": folder["id"]})
+    response = client.patch(
+        f"/dashboards/{d['id']}", json={"name": "New", "description": "x", "collection_id": folder["id"]}
+    )
     body = response.json()
     assert (body["name"], body["description"], body["collection_id"], body["version"]) == ("New", "x", folder["id"], 2)
     assert response.headers["etag"] == '"2"'
@@ -69,18 +73,24 @@ def test_public_slug_lives_while_public(editor, world):
     assert client.patch(f"/dashboards/{d['id']}", json={"default_audience": "org"}).json()["public_slug"] is None
 
 
-@pytest.mark.parametrize("parameters,path", [
-    ([{"name": "a", "type": "string"}, {"name": "a", "type": "number"}], "/parameters/1/name"),
-    ([{"name": "n", "type": "integer", "default": 1.5}], "/parameters/0/default"),
-    ([{"name": "n", "type": "number", "default": True}], "/parameters/0/default"),
-    ([{"name": "d", "type": "date", "default": "2026-13-01"}], "/parameters/0/default"),
-    ([{"name": "m", "type": "string", "multiple": True, "default": "x"}], "/parameters/0/default"),
-])
+@pytest.mark.parametrize(
+    "parameters,path",
+    [
+        ([{"name": "a", "type": "string"}, {"name": "a", "type": "number"}], "/parameters/1/name"),
+        ([{"name": "n", "type": "integer", "default": 1.5}], "/parameters/0/default"),
+        ([{"name": "n", "type": "number", "default": True}], "/parameters/0/default"),
+        ([{"name": "d", "type": "date", "default": "2026-13-01"}], "/parameters/0/default"),
+        ([{"name": "m", "type": "string", "multiple": True, "default": "x"}], "/parameters/0/default"),
+    ],
+)
 def test_inconsistent_parameters_are_422_and_change_nothing(editor, parameters, path):
     _, client = editor
     d = create(client)
-    body = problem(client.patch(f"/dashboards/{d['id']}", json={"parameters": parameters, "name": "changed"}),
-                   422, "invalid_parameters")
+    body = problem(
+        client.patch(f"/dashboards/{d['id']}", json={"parameters": parameters, "name": "changed"}),
+        422,
+        "invalid_parameters",
+    )
     assert [e["path"] for e in body["errors"]] == [path]
     assert body["detail"] == "The dashboard parameters are inconsistent."
     assert client.get(f"/dashboards/{d['id']}").json() == d
@@ -117,13 +127,22 @@ def test_stale_if_match_is_412_and_changes_nothing(editor):
     _, client = editor
     d = create(client)
     assert client.patch(f"/dashboards/{d['id']}", json={"name": "v2"}, headers={"If-Match": '"1"'}).status_code == 200
-    body = problem(client.patch(f"/dashboards/{d['id']}", json={"name": "lost"}, headers={"If-Match": '"1"'}),
-                   412, "precondition_failed")
+    body = problem(
+        client.patch(f"/dashboards/{d['id']}", json={"name": "lost"}, headers={"If-Match": '"1"'}),
+        412,
+        "precondition_failed",
+    )
     assert body["current_version"] == 2
     problem(client.delete(f"/dashboards/{d['id']}", headers={"If-Match": '"1"'}), 412, "precondition_failed")
     assert client.get(f"/dashboards/{d['id']}").json()["name"] == "v2"
-    problem(client.patch(f"/dashboards/{d['id']}", json={"name": "x"}, headers={"If-Match": 'W/"2"'}), 412, "precondition_failed")
-    assert client.patch(f"/dashboards/{d['id']}", json={"name": "v3"}, headers={"If-Match": '"7", "2"'}).status_code == 200
+    problem(
+        client.patch(f"/dashboards/{d['id']}", json={"name": "x"}, headers={"If-Match": 'W/"2"'}),
+        412,
+        "precondition_failed",
+    )
+    assert (
+        client.patch(f"/dashboards/{d['id']}", json={"name": "v3"}, headers={"If-Match": '"7", "2"'}).status_code == 200
+    )
     assert client.delete(f"/dashboards/{d['id']}", headers={"If-Match": '"3"'}).status_code == 204
 
 

@@ -31,20 +31,28 @@ def stored(dataset):
 
 # --- columns --------------------------------------------------------------------------------
 
+
 def test_columns_get_safe_keys():
-    columns = tables.normalize_columns([{"name": "drop table x;--", "type": "string"}, {"name": "'a\"b", "type": "date"}])
-    assert columns == [{"name": "drop table x;--", "type": "string", "key": "c0"},
-                       {"name": "'a\"b", "type": "date", "key": "c1"}]
+    columns = tables.normalize_columns(
+        [{"name": "drop table x;--", "type": "string"}, {"name": "'a\"b", "type": "date"}]
+    )
+    assert columns == [
+        {"name": "drop table x;--", "type": "string", "key": "c0"},
+        {"name": "'a\"b", "type": "date", "key": "c1"},
+    ]
 
 
-@pytest.mark.parametrize("columns, path", [
-    ([{"name": "a", "type": "string"}, {"name": "a", "type": "integer"}], "/columns/1/name"),
-    ([{"name": "", "type": "string"}], "/columns/0/name"),
-    ([{"name": "x" * 256, "type": "string"}], "/columns/0/name"),
-    ([{"name": "a", "type": "money"}], "/columns/0/type"),
-    (["a"], "/columns/0"),
-    ([], "/columns"),
-])
+@pytest.mark.parametrize(
+    "columns, path",
+    [
+        ([{"name": "a", "type": "string"}, {"name": "a", "type": "integer"}], "/columns/1/name"),
+        ([{"name": "", "type": "string"}], "/columns/0/name"),
+        ([{"name": "x" * 256, "type": "string"}], "/columns/0/name"),
+        ([{"name": "a", "type": "money"}], "/columns/0/type"),
+        (["a"], "/columns/0"),
+        ([], "/columns"),
+    ],
+)
 def test_bad_columns_are_unprocessable(columns, path):
     with pytest.raises(Unprocessable) as error:
         tables.normalize_columns(columns)
@@ -54,16 +62,26 @@ def test_bad_columns_are_unprocessable(columns, path):
 
 # --- appending ------------------------------------------------------------------------------
 
+
 def test_arrays_and_objects_are_coerced_and_stored(dataset):
-    added = tables.append_rows(dataset, [
-        ["2024-01-31", "books", 12.5, 3, True, "2024-01-31T10:00:00+01:00"],
-        {"category": "toys", "units": "7", "paid": "FALSE", "amount": 2},
-        [None, None, None, None, None, None],
-    ])
+    added = tables.append_rows(
+        dataset,
+        [
+            ["2024-01-31", "books", 12.5, 3, True, "2024-01-31T10:00:00+01:00"],
+            {"category": "toys", "units": "7", "paid": "FALSE", "amount": 2},
+            [None, None, None, None, None, None],
+        ],
+    )
     assert added == 3
     assert tables.preview_rows(dataset) == [
-        {"day": "2024-01-31", "category": "books", "amount": 12.5, "units": 3, "paid": True,
-         "at": "2024-01-31T09:00:00Z"},
+        {
+            "day": "2024-01-31",
+            "category": "books",
+            "amount": 12.5,
+            "units": 3,
+            "paid": True,
+            "at": "2024-01-31T09:00:00Z",
+        },
         {"day": None, "category": "toys", "amount": 2.0, "units": 7, "paid": False, "at": None},
         dict.fromkeys([c["name"] for c in COLUMNS]),
     ]
@@ -71,12 +89,27 @@ def test_arrays_and_objects_are_coerced_and_stored(dataset):
     assert (dataset.row_count, dataset.version) == (3, 2)
 
 
-@pytest.mark.parametrize("name, value", [
-    ("day", "2024-02-30"), ("day", "2024-1-5"), ("day", "2024-01-05T00:00:00"),
-    ("units", 2**63), ("units", True), ("units", 1.5), ("units", "1e3"),
-    ("amount", float("nan")), ("amount", "inf"), ("amount", "1_000"), ("amount", False),
-    ("paid", 1), ("paid", "yes"), ("category", 5), ("category", "nul\x00"), ("at", "yesterday"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("day", "2024-02-30"),
+        ("day", "2024-1-5"),
+        ("day", "2024-01-05T00:00:00"),
+        ("units", 2**63),
+        ("units", True),
+        ("units", 1.5),
+        ("units", "1e3"),
+        ("amount", float("nan")),
+        ("amount", "inf"),
+        ("amount", "1_000"),
+        ("amount", False),
+        ("paid", 1),
+        ("paid", "yes"),
+        ("category", 5),
+        ("category", "nul\x00"),
+        ("at", "yesterday"),
+    ],
+)
 def test_a_bad_value_names_row_and_column_and_stores_nothing(dataset, name, value):
     good = dict.fromkeys([c["name"] for c in COLUMNS])
     with pytest.raises(InvalidRows) as error:
@@ -125,6 +158,7 @@ def test_many_rows_in_one_call(dataset):
 
 # --- preview --------------------------------------------------------------------------------
 
+
 def test_preview_keeps_insertion_order_with_limit_and_offset(dataset):
     tables.append_rows(dataset, [{"units": i} for i in (5, 3, 9, 1)])
     tables.append_rows(dataset, [{"units": 0}])
@@ -158,11 +192,18 @@ def test_csv_rows_follow_the_dataset_column_order(dataset):
         [None, None, None, None, None, None],
     ]
     tables.append_rows(dataset, rows)
-    assert [r["category"] for r in tables.preview_rows(dataset)] == ["a, b", "line one\nline two", 'she said "hi"', None]
+    assert [r["category"] for r in tables.preview_rows(dataset)] == [
+        "a, b",
+        "line one\nline two",
+        'she said "hi"',
+        None,
+    ]
 
 
-@pytest.mark.parametrize("header", ["units,category,day,amount,paid", "units,category,day,amount,paid,at,extra",
-                                    "units,units,day,amount,paid,at", ""])
+@pytest.mark.parametrize(
+    "header",
+    ["units,category,day,amount,paid", "units,category,day,amount,paid,at,extra", "units,units,day,amount,paid,at", ""],
+)
 def test_a_wrong_header_is_invalid(dataset, header):
     with pytest.raises(InvalidRows) as error:
         list(tables.iter_csv_rows(io.StringIO(header + "\n"), dataset.columns))
@@ -203,14 +244,18 @@ def test_infer_columns():
         ["", "", "", "", "", "1", ""],
     ]
     assert tables.infer_columns(header, sample) == [
-        {"name": "n", "type": "integer"}, {"name": "x", "type": "number"},
-        {"name": "flag", "type": "boolean"}, {"name": "day", "type": "date"},
-        {"name": "at", "type": "datetime"}, {"name": "label", "type": "string"},
+        {"name": "n", "type": "integer"},
+        {"name": "x", "type": "number"},
+        {"name": "flag", "type": "boolean"},
+        {"name": "day", "type": "date"},
+        {"name": "at", "type": "datetime"},
+        {"name": "label", "type": "string"},
         {"name": "empty", "type": "string"},
     ]
 
 
 # --- import ---------------------------------------------------------------------------------
+
 
 def write_csv(path, count, bad_at=None):
     with open(path, "w", newline="", encoding="utf-8") as stream:
@@ -227,15 +272,25 @@ def test_import_csv_streams_in_batches_with_progress(project, tmp_path):
     seen = []
     dataset = tables.import_csv(project, "sales", path, progress=seen.append, batch_rows=10_000)
     assert seen == [10_000, 20_000, 25_000]
-    assert [(c["name"], c["type"]) for c in dataset.columns] == [("date", "date"), ("category", "string"), ("amount", "number")]
+    assert [(c["name"], c["type"]) for c in dataset.columns] == [
+        ("date", "date"),
+        ("category", "string"),
+        ("amount", "number"),
+    ]
     assert stored(dataset).row_count == 25_000
-    assert tables.preview_rows(dataset, limit=1, offset=24_999) == [{"date": "2024-04-24", "category": "cat 4", "amount": 99.25}]
+    assert tables.preview_rows(dataset, limit=1, offset=24_999) == [
+        {"date": "2024-04-24", "category": "cat 4", "amount": 99.25}
+    ]
 
 
 def test_a_failed_import_leaves_nothing_behind(project, tmp_path):
     path = tmp_path / "sales.csv"
     write_csv(path, 3_000, bad_at=2_500)
-    columns = [{"name": "date", "type": "date"}, {"name": "category", "type": "string"}, {"name": "amount", "type": "number"}]
+    columns = [
+        {"name": "date", "type": "date"},
+        {"name": "category", "type": "string"},
+        {"name": "amount", "type": "number"},
+    ]
     with pytest.raises(InvalidRows) as error:
         tables.import_csv(project, "sales", path, columns=columns, batch_rows=1_000)
     assert error.value.errors[0]["path"] == "/rows/2500/amount"

@@ -47,13 +47,16 @@ def test_append_json_and_csv_bump_version(editor):
     assert items[2] == {"day": "2026-02-03", "region; DROP TABLE dataset;--": None, "amount": None}
 
 
-@pytest.mark.parametrize("rows,path", [
-    ([["2026-01-05", "EMEA", 1], ["not a date", "EMEA", 1]], "/rows/1/0"),
-    ([["2026-01-05", "EMEA", "lots"]], "/rows/0/2"),
-    ([{"day": "2026-01-05", "amount": "lots"}], "/rows/0/amount"),
-    ([{"day": "2026-01-05", "colour": "red"}], "/rows/0/colour"),
-    ([["2026-01-05", "EMEA"]], "/rows/0"),
-])
+@pytest.mark.parametrize(
+    "rows,path",
+    [
+        ([["2026-01-05", "EMEA", 1], ["not a date", "EMEA", 1]], "/rows/1/0"),
+        ([["2026-01-05", "EMEA", "lots"]], "/rows/0/2"),
+        ([{"day": "2026-01-05", "amount": "lots"}], "/rows/0/amount"),
+        ([{"day": "2026-01-05", "colour": "red"}], "/rows/0/colour"),
+        ([["2026-01-05", "EMEA"]], "/rows/0"),
+    ],
+)
 def test_a_bad_row_is_422_naming_row_and_column_and_stores_nothing(editor, rows, path):
     d = create(editor, rows=[["2026-01-01", "x", 1]])
     body = problem(editor.post(f"/datasets/{d['id']}/rows", json={"rows": [*rows]}), 422, "invalid_rows")

@@ -57,8 +57,11 @@ OPERATIONS = {
 
 def error_responses(op):
     """{status: response} of an operation's error answers, `default` included."""
-    return {status: _resolve(response) for status, response in op["responses"].items()
-            if status == "default" or status >= "400"}
+    return {
+        status: _resolve(response)
+        for status, response in op["responses"].items()
+        if status == "default" or status >= "400"
+    }
 
 
 def declared_codes(response):
@@ -77,13 +80,16 @@ SERVER_ANSWERED = {(414, "uri_too_long")}
 DECLARED = sorted(
     (op_id, int(status), code)
     for op_id, (_, _, op) in OPERATIONS.items()
-    for status, response in error_responses(op).items() if status != "default"
-    for code in declared_codes(response) if (int(status), code) not in SERVER_ANSWERED
+    for status, response in error_responses(op).items()
+    if status != "default"
+    for code in declared_codes(response)
+    if (int(status), code) not in SERVER_ANSWERED
 )
 EXAMPLES = sorted(
     (op_id, int(status))
     for op_id, (_, _, op) in OPERATIONS.items()
-    for status in error_responses(op) if status != "default" and int(status) not in {s for s, _ in SERVER_ANSWERED}
+    for status in error_responses(op)
+    if status != "default" and int(status) not in {s for s, _ in SERVER_ANSWERED}
 )
 
 
@@ -98,6 +104,7 @@ def all_codes():
 
 
 # --- the spec: every error answer lists its codes ----------------------------------------------
+
 
 @pytest.mark.parametrize("op_id", sorted(OPERATIONS))
 def test_every_error_answer_lists_its_codes(op_id):
@@ -115,8 +122,12 @@ def test_every_error_answer_lists_its_codes(op_id):
 
 def _answer(method, path, status, code):
     body = {"type": "about:blank", "title": "Not found", "status": status, "detail": "-", "error": code}
-    return httpx.Response(status, json=body, headers={"Content-Type": PROBLEM},
-                          request=httpx.Request(method, f"http://testserver{BASE}{path}"))
+    return httpx.Response(
+        status,
+        json=body,
+        headers={"Content-Type": PROBLEM},
+        request=httpx.Request(method, f"http://testserver{BASE}{path}"),
+    )
 
 
 def test_an_undeclared_code_fails_the_check():
@@ -151,28 +162,49 @@ class Scene:
         self.anonymous = world.anonymous()
         self.top = Collection.create(project=project, name="Top")
         self.child = Collection.create(project=project, name="Child", parent=self.top)
-        self.dataset = create_dataset(project, "Orders", [
-            {"name": "day", "type": "date"}, {"name": "region", "type": "string"}, {"name": "amount", "type": "number"}])
+        self.dataset = create_dataset(
+            project,
+            "Orders",
+            [
+                {"name": "day", "type": "date"},
+                {"name": "region", "type": "string"},
+                {"name": "amount", "type": "number"},
+            ],
+        )
         self.dashboard = Dashboard.create_with_first_page(
-            project=project, owner=self.admin_user, name="Sales", default_audience="org",
-            parameters=[{"name": "region", "type": "string", "multiple": True, "required": False}])
+            project=project,
+            owner=self.admin_user,
+            name="Sales",
+            default_audience="org",
+            parameters=[{"name": "region", "type": "string", "multiple": True, "required": False}],
+        )
         first = Page.get(dashboard=self.dashboard, position=1)
         Page.create(dashboard=self.dashboard, position=2, name="Two")
-        self.card = Card.create(dashboard=self.dashboard, page=first, card_type="text", config={"markdown": "a"},
-                                x=0, y=0, w=6, h=2)
-        self.other_card = Card.create(dashboard=self.dashboard, page=first, card_type="text",
-                                      config={"markdown": "b"}, x=6, y=0, w=6, h=2)
-        self.share = Share.create(dashboard=self.dashboard, subject_type="user", subject_id=self.member.id,
-                                  access_level="viewer")
-        self.public = Dashboard.create_with_first_page(project=project, owner=self.admin_user, name="Public",
-                                                       default_audience="public")
+        self.card = Card.create(
+            dashboard=self.dashboard, page=first, card_type="text", config={"markdown": "a"}, x=0, y=0, w=6, h=2
+        )
+        self.other_card = Card.create(
+            dashboard=self.dashboard, page=first, card_type="text", config={"markdown": "b"}, x=6, y=0, w=6, h=2
+        )
+        self.share = Share.create(
+            dashboard=self.dashboard, subject_type="user", subject_id=self.member.id, access_level="viewer"
+        )
+        self.public = Dashboard.create_with_first_page(
+            project=project, owner=self.admin_user, name="Public", default_audience="public"
+        )
         self.group = Group.create(org=org, name="Analysts")
         GroupMember.create(group=self.group, user=self.member)
         self.token = ApiToken.select().where(ApiToken.user == self.admin_user).get()
         self.path_values = {
-            "dashboard_id": self.dashboard.id, "card_id": self.card.id, "page_number": 1,
-            "share_id": self.share.id, "collection_id": self.top.id, "dataset_id": self.dataset.id,
-            "group_id": self.group.id, "user_id": self.member.id, "token_id": self.token.id,
+            "dashboard_id": self.dashboard.id,
+            "card_id": self.card.id,
+            "page_number": 1,
+            "share_id": self.share.id,
+            "collection_id": self.top.id,
+            "dataset_id": self.dataset.id,
+            "group_id": self.group.id,
+            "user_id": self.member.id,
+            "token_id": self.token.id,
             "slug": self.public.public_slug,
         }
 
@@ -204,9 +236,15 @@ def scene(world):
 
 # The 404 code for a path parameter that names nothing.
 NOT_FOUND_BY_PARAMETER = {
-    "dashboard_id": "dashboard_not_found", "card_id": "card_not_found", "page_number": "page_not_found",
-    "share_id": "share_not_found", "collection_id": "collection_not_found", "dataset_id": "dataset_not_found",
-    "group_id": "group_not_found", "user_id": "user_not_found", "token_id": "token_not_found",
+    "dashboard_id": "dashboard_not_found",
+    "card_id": "card_not_found",
+    "page_number": "page_not_found",
+    "share_id": "share_not_found",
+    "collection_id": "collection_not_found",
+    "dataset_id": "dataset_not_found",
+    "group_id": "group_not_found",
+    "user_id": "user_not_found",
+    "token_id": "token_not_found",
     "slug": "public_dashboard_not_found",
 }
 MISSING = {"page_number": 99, "slug": MISSING_SLUG}
@@ -228,14 +266,16 @@ def generic(op_id, status, code):
         (403, "permission_denied"): lambda s: s.call(op_id, s.viewer),
         (412, "precondition_failed"): lambda s: s.call(op_id, headers={"If-Match": '"999999"'}),
         (413, "payload_too_large"): lambda s: s.call(
-            op_id, content=TOO_LARGE, headers={"Content-Type": "application/json"}),
+            op_id, content=TOO_LARGE, headers={"Content-Type": "application/json"}
+        ),
         (415, "unsupported_media_type"): lambda s: s.call(op_id, content=b"x", headers={"Content-Type": "text/plain"}),
     }.get((status, code))
     if rule is not None:
         return rule
     template = OPERATIONS[op_id][1]
-    parameter = next((name for name in re.findall(r"\{(\w+)\}", template)
-                      if NOT_FOUND_BY_PARAMETER.get(name) == code), None)
+    parameter = next(
+        (name for name in re.findall(r"\{(\w+)\}", template) if NOT_FOUND_BY_PARAMETER.get(name) == code), None
+    )
     if status == 404 and parameter:
         return lambda s: s.call(op_id, path={parameter: MISSING.get(parameter, MISSING_ID)})
     return None
@@ -243,17 +283,21 @@ def generic(op_id, status, code):
 
 def unauthenticated(op_id):
     """401: a token that is not one (for the metrics, once METRICS_TOKEN is set)."""
+
     def reach(scene):
         bad_token = {"Authorization": "Bearer nope"}
         with metrics_token() if op_id == "getMetrics" else contextlib.nullcontext():
             return scene.call(op_id, scene.anonymous, headers=bad_token)
+
     return reach
 
 
 @contextlib.contextmanager
 def broken_store(store):
     """The store unreachable for the app, as when the database is down; restored afterwards."""
-    url = "sqlite:////nonexistent-directory/store.db" if BACKEND == "sqlite" else "postgresql://postgres@127.0.0.1:1/test"
+    url = (
+        "sqlite:////nonexistent-directory/store.db" if BACKEND == "sqlite" else "postgresql://postgres@127.0.0.1:1/test"
+    )
     db.database.initialize(db.open_database(url))
     try:
         yield
@@ -297,70 +341,93 @@ OFF_THE_GRID = {"x": 20, "y": 0, "w": 10, "h": 2}
 SCENARIOS = {
     ("getReady", 503, "service_unavailable"): _ready_when_store_is_gone,
     ("getReady", 503, "schema_outdated"): _ready_when_schema_is_old,
-    ("renderDashboard", 400, "invalid_parameter"): lambda s: s.call(
-        "renderDashboard", params={"param[colour]": "red"}),
+    ("renderDashboard", 400, "invalid_parameter"): lambda s: s.call("renderDashboard", params={"param[colour]": "red"}),
     ("renderPublicDashboard", 400, "invalid_parameter"): lambda s: s.call(
-        "renderPublicDashboard", params={"param[colour]": "red"}),
+        "renderPublicDashboard", params={"param[colour]": "red"}
+    ),
     ("renderDashboard", 404, "page_not_found"): lambda s: s.call("renderDashboard", params={"page": 9}),
     ("renderPublicDashboard", 404, "page_not_found"): lambda s: s.call("renderPublicDashboard", params={"page": 9}),
     ("renderDashboardWithBody", 400, "invalid_parameter"): lambda s: s.call(
-        "renderDashboardWithBody", json={"parameters": {"colour": "red"}}),
+        "renderDashboardWithBody", json={"parameters": {"colour": "red"}}
+    ),
     ("renderPublicDashboardWithBody", 400, "invalid_parameter"): lambda s: s.call(
-        "renderPublicDashboardWithBody", json={"parameters": {"colour": "red"}}),
+        "renderPublicDashboardWithBody", json={"parameters": {"colour": "red"}}
+    ),
     ("renderDashboardWithBody", 404, "page_not_found"): lambda s: s.call("renderDashboardWithBody", json={"page": 9}),
     ("renderPublicDashboardWithBody", 404, "page_not_found"): lambda s: s.call(
-        "renderPublicDashboardWithBody", json={"page": 9}),
+        "renderPublicDashboardWithBody", json={"page": 9}
+    ),
     ("createFromTemplate", 404, "template_not_found"): lambda s: s.call(
-        "createFromTemplate", json=_template_body(s, template_id="weekly-digest")),
+        "createFromTemplate", json=_template_body(s, template_id="weekly-digest")
+    ),
     ("createFromTemplate", 422, "dataset_not_found"): lambda s: s.call(
-        "createFromTemplate", json=_template_body(s, dataset_id=MISSING_ID)),
+        "createFromTemplate", json=_template_body(s, dataset_id=MISSING_ID)
+    ),
     ("createFromTemplate", 422, "collection_not_found"): lambda s: s.call(
-        "createFromTemplate", json=_template_body(s, collection_id=MISSING_ID)),
+        "createFromTemplate", json=_template_body(s, collection_id=MISSING_ID)
+    ),
     ("createFromTemplate", 422, "template_incompatible"): lambda s: s.call(
-        "createFromTemplate", json=_template_body(s, bindings={"measure": "revenue"})),
+        "createFromTemplate", json=_template_body(s, bindings={"measure": "revenue"})
+    ),
     ("createCollection", 422, "collection_not_found"): lambda s: s.call(
-        "createCollection", json={"name": "Sub", "parent_id": MISSING_ID}),
+        "createCollection", json={"name": "Sub", "parent_id": MISSING_ID}
+    ),
     ("updateCollection", 422, "collection_not_found"): lambda s: s.call(
-        "updateCollection", json={"parent_id": MISSING_ID}),
-    ("updateCollection", 409, "collection_cycle"): lambda s: s.call(
-        "updateCollection", json={"parent_id": s.child.id}),
+        "updateCollection", json={"parent_id": MISSING_ID}
+    ),
+    ("updateCollection", 409, "collection_cycle"): lambda s: s.call("updateCollection", json={"parent_id": s.child.id}),
     ("deleteCollection", 409, "collection_not_empty"): lambda s: s.call("deleteCollection"),
     ("createDashboard", 422, "collection_not_found"): lambda s: s.call(
-        "createDashboard", json=_dashboard_body(collection_id=MISSING_ID)),
+        "createDashboard", json=_dashboard_body(collection_id=MISSING_ID)
+    ),
     ("createDashboard", 422, "invalid_parameters"): lambda s: s.call(
-        "createDashboard", json=_dashboard_body(parameters=DUPLICATE_PARAMETERS)),
+        "createDashboard", json=_dashboard_body(parameters=DUPLICATE_PARAMETERS)
+    ),
     ("updateDashboard", 422, "collection_not_found"): lambda s: s.call(
-        "updateDashboard", json={"collection_id": MISSING_ID}),
+        "updateDashboard", json={"collection_id": MISSING_ID}
+    ),
     ("updateDashboard", 422, "invalid_parameters"): lambda s: s.call(
-        "updateDashboard", json={"parameters": DUPLICATE_PARAMETERS}),
+        "updateDashboard", json={"parameters": DUPLICATE_PARAMETERS}
+    ),
     ("duplicateDashboard", 422, "collection_not_found"): lambda s: s.call(
-        "duplicateDashboard", json={"collection_id": MISSING_ID}),
-    ("createDataset", 422, "invalid_columns"): lambda s: s.call("createDataset", json={
-        "name": "Twice", "columns": [{"name": "day", "type": "date"}, {"name": "day", "type": "string"}]}),
-    ("createDataset", 422, "invalid_rows"): lambda s: s.call("createDataset", json={
-        "name": "Bad", "columns": [{"name": "day", "type": "date"}], "rows": [["soon"]]}),
+        "duplicateDashboard", json={"collection_id": MISSING_ID}
+    ),
+    ("createDataset", 422, "invalid_columns"): lambda s: s.call(
+        "createDataset",
+        json={"name": "Twice", "columns": [{"name": "day", "type": "date"}, {"name": "day", "type": "string"}]},
+    ),
+    ("createDataset", 422, "invalid_rows"): lambda s: s.call(
+        "createDataset", json={"name": "Bad", "columns": [{"name": "day", "type": "date"}], "rows": [["soon"]]}
+    ),
     ("appendRows", 422, "invalid_rows"): lambda s: s.call("appendRows", json={"rows": [{"amount": "lots"}]}),
-    ("upsertShare", 422, "user_not_found"): lambda s: s.call("upsertShare", json={
-        "subject_type": "user", "subject_id": MISSING_ID, "access_level": "viewer"}),
-    ("upsertShare", 422, "group_not_found"): lambda s: s.call("upsertShare", json={
-        "subject_type": "group", "subject_id": MISSING_ID, "access_level": "viewer"}),
+    ("upsertShare", 422, "user_not_found"): lambda s: s.call(
+        "upsertShare", json={"subject_type": "user", "subject_id": MISSING_ID, "access_level": "viewer"}
+    ),
+    ("upsertShare", 422, "group_not_found"): lambda s: s.call(
+        "upsertShare", json={"subject_type": "group", "subject_id": MISSING_ID, "access_level": "viewer"}
+    ),
     ("createGroup", 409, "group_name_taken"): lambda s: s.call("createGroup", json={"name": "Analysts"}),
     ("updateGroup", 409, "group_name_taken"): lambda s: s.call(
-        "updateGroup", path={"group_id": Group.create(org=s.group.org, name="Others").id}, json={"name": "Analysts"}),
+        "updateGroup", path={"group_id": Group.create(org=s.group.org, name="Others").id}, json={"name": "Analysts"}
+    ),
     ("createCard", 409, "card_position_conflict"): lambda s: s.call(
-        "createCard", json={**TEXT_CARD, "layout": _layout_onto(s.card, s.card)}),
+        "createCard", json={**TEXT_CARD, "layout": _layout_onto(s.card, s.card)}
+    ),
     ("createCard", 422, "invalid_card_config"): lambda s: s.call("createCard", json=KPI_OF_NOTHING),
     ("createCard", 422, "page_not_found"): lambda s: s.call("createCard", json={**TEXT_CARD, "page": 99}),
     ("createCard", 422, "invalid_layout"): lambda s: s.call("createCard", json={**TEXT_CARD, "layout": OFF_THE_GRID}),
     ("updateCard", 409, "card_position_conflict"): lambda s: s.call(
-        "updateCard", json={"layout": _layout_onto(s.card, s.other_card)}),
+        "updateCard", json={"layout": _layout_onto(s.card, s.other_card)}
+    ),
     ("updateCard", 422, "invalid_card_config"): lambda s: s.call("updateCard", json=KPI_OF_NOTHING),
     ("updateCard", 422, "page_not_found"): lambda s: s.call("updateCard", json={"page": 99}),
     ("updateCard", 422, "invalid_layout"): lambda s: s.call("updateCard", json={"layout": OFF_THE_GRID}),
     ("updateLayout", 409, "card_position_conflict"): lambda s: s.call(
-        "updateLayout", json=[{"card_id": s.card.id, **_layout_onto(s.card, s.other_card)}]),
+        "updateLayout", json=[{"card_id": s.card.id, **_layout_onto(s.card, s.other_card)}]
+    ),
     ("updateLayout", 422, "invalid_layout"): lambda s: s.call(
-        "updateLayout", json=[{"card_id": 99, "x": 0, "y": 0, "w": 1, "h": 1}]),
+        "updateLayout", json=[{"card_id": 99, "x": 0, "y": 0, "w": 1, "h": 1}]
+    ),
     ("createPage", 422, "invalid_position"): lambda s: s.call("createPage", json={"name": "Late", "position": 9}),
     ("updatePage", 422, "invalid_position"): lambda s: s.call("updatePage", json={"position": 9}),
     ("deletePage", 409, "last_page"): lambda s: s.call("deletePage", path={"dashboard_id": s.public.id}),
@@ -410,6 +477,7 @@ def test_every_example_is_a_real_answer(scene, op_id, status):
 
 
 # --- `default`: what any operation may answer --------------------------------------------------
+
 
 def test_default_codes_are_answered(scene, monkeypatch):
     """Every operation's `default` lists 500 `internal_error`, 503 `service_unavailable` and 413

@@ -17,15 +17,23 @@ def test_unknown_route_is_not_found(editor):
     assert body["type"] == "about:blank" and body["title"]
 
 
-@pytest.mark.parametrize("path,errors", [
-    ("/dashboards/abc", [("/path/dashboard_id", "'abc' is not of type 'integer'")]),
-    ("/dashboards/1.5", [("/path/dashboard_id", "'1.5' is not of type 'integer'")]),
-    ("/dashboards/collections/null,null", [("/path/collection_id", "'null,null' is not of type 'integer'")]),
-    ("/dashboards/x/cards/y", [("/path/dashboard_id", "'x' is not of type 'integer'"),
-                               ("/path/card_id", "'y' is not of type 'integer'")]),
-    ("/dashboards/1%0A", [("/path/dashboard_id", "'1\\n' is not of type 'integer'")]),
-    ("/public/dashboards/abc%0Adef/render", [("/path/slug", "'abc\\ndef' does not match '^[A-Za-z0-9_-]{16,64}$'")]),
-])
+@pytest.mark.parametrize(
+    "path,errors",
+    [
+        ("/dashboards/abc", [("/path/dashboard_id", "'abc' is not of type 'integer'")]),
+        ("/dashboards/1.5", [("/path/dashboard_id", "'1.5' is not of type 'integer'")]),
+        ("/dashboards/collections/null,null", [("/path/collection_id", "'null,null' is not of type 'integer'")]),
+        (
+            "/dashboards/x/cards/y",
+            [("/path/dashboard_id", "'x' is not of type 'integer'"), ("/path/card_id", "'y' is not of type 'integer'")],
+        ),
+        ("/dashboards/1%0A", [("/path/dashboard_id", "'1\\n' is not of type 'integer'")]),
+        (
+            "/public/dashboards/abc%0Adef/render",
+            [("/path/slug", "'abc\\ndef' does not match '^[A-Za-z0-9_-]{16,64}$'")],
+        ),
+    ],
+)
 def test_a_path_parameter_the_router_cannot_take_is_invalid_request_as_one_out_of_range_is(editor, path, errors):
     """The router routes an integer path parameter only when it looks like one, and no path with
     a line break; the operation's path with such a parameter is the operation's 400, as `-1`
@@ -55,7 +63,9 @@ def test_schema_violation_is_invalid_request_with_every_field(editor):
 
 def test_unknown_body_field_is_at_its_own_pointer(editor):
     body = problem(editor.post("/dashboards", json={"name": "d", "bogus": 1}), 400, "invalid_request")
-    assert body["errors"] == [{"path": "/bogus", "message": "Additional properties are not allowed ('bogus' was unexpected)"}]
+    assert body["errors"] == [
+        {"path": "/bogus", "message": "Additional properties are not allowed ('bogus' was unexpected)"}
+    ]
     assert body["error_count"] == 1
     assert editor.get("/dashboards").json()["total"] == 0
 

@@ -71,10 +71,14 @@ def test_every_component_schema_has_an_example(name):
 def test_every_operation_body_has_an_example(operation, op):
     """Request and response bodies, error documents included, each show an example."""
     bodies = {"request": op.get("requestBody", {})} | {
-        status: _resolve(response) for status, response in op["responses"].items()}
-    missing = [f"{part} {media_type}" for part, body in bodies.items()
-               for media_type, content in _resolve(body).get("content", {}).items()
-               if not _has_example(content)]
+        status: _resolve(response) for status, response in op["responses"].items()
+    }
+    missing = [
+        f"{part} {media_type}"
+        for part, body in bodies.items()
+        for media_type, content in _resolve(body).get("content", {}).items()
+        if not _has_example(content)
+    ]
     assert not missing, f"{operation}: no example for {missing}"
     assert any(_resolve(body).get("content") for body in bodies.values())
 

@@ -40,8 +40,10 @@ def test_request_validation_awaits_wrap_receive_and_passes_its_scope_on():
 
 
 def test_wrap_receive_hands_the_parsed_body_over_and_empties_the_channel():
-    messages = [{"type": "http.request", "body": b'{"n":', "more_body": True},
-                {"type": "http.request", "body": b" 1}", "more_body": False}]
+    messages = [
+        {"type": "http.request", "body": b'{"n":', "more_body": True},
+        {"type": "http.request", "body": b" 1}", "more_body": False},
+    ]
 
     async def receive():
         return messages.pop(0)
@@ -79,8 +81,15 @@ def test_parameter_validator_members():
 
 
 def test_uri_parser_preprocesses_deep_objects_through_the_overridable_hook():
-    spec = [{"name": "param", "in": "query", "style": "deepObject", "explode": True,
-             "schema": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}]
+    spec = [
+        {
+            "name": "param",
+            "in": "query",
+            "style": "deepObject",
+            "explode": True,
+            "schema": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        }
+    ]
     parser = framework.QueryParser(spec, {})
     assert parser._is_deep_object_style_param("param") and not parser._is_deep_object_style_param("page")
     assert "self._preprocess_deep_objects(query_data)" in inspect.getsource(OpenAPIURIParser.resolve_query)
@@ -92,10 +101,17 @@ def test_store_resolver_reads_the_operation_spec():
     from connexion.operations import OpenAPIOperation
     from connexion.utils import get_function_from_name
 
-    spec = {"operationId": "appendRows", "responses": {},
-            "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"}}]}
-    operation = OpenAPIOperation("post", "/datasets/{dataset_id}/rows", spec,
-                                 resolver=framework.StoreResolver(get_function_from_name, framework.Lanes(2)))
+    spec = {
+        "operationId": "appendRows",
+        "responses": {},
+        "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"}}],
+    }
+    operation = OpenAPIOperation(
+        "post",
+        "/datasets/{dataset_id}/rows",
+        spec,
+        resolver=framework.StoreResolver(get_function_from_name, framework.Lanes(2)),
+    )
     assert operation._operation is spec
     assert operation.function.handles is handlers.datasets.append_rows
     assert operation.function.handles.long_running
@@ -108,8 +124,7 @@ def test_store_resolver_reads_the_operation_spec():
     assert operation.operation_id == "appendRows"
 
 
-@pytest.mark.parametrize("operation_id,found", [("getNothing", "no handler module"),
-                                                 ("etag", "handlers.common")])
+@pytest.mark.parametrize("operation_id,found", [("getNothing", "no handler module"), ("etag", "handlers.common")])
 def test_handler_resolver_refuses_a_name_no_handler_defines(operation_id, found, monkeypatch):
     from connexion.exceptions import ResolverError
     from connexion.operations import OpenAPIOperation
@@ -120,8 +135,12 @@ def test_handler_resolver_refuses_a_name_no_handler_defines(operation_id, found,
         monkeypatch.setattr(handlers.me.etag, "__module__", "handlers.me")
         found = "handlers.common, handlers.me"
     with pytest.raises(ResolverError, match=f"{operation_id}\\): .* is defined in {found}$"):
-        OpenAPIOperation("get", "/x", {"operationId": operation_id, "responses": {}},
-                         resolver=framework.HandlerResolver(get_function_from_name))
+        OpenAPIOperation(
+            "get",
+            "/x",
+            {"operationId": operation_id, "responses": {}},
+            resolver=framework.HandlerResolver(get_function_from_name),
+        )
 
 
 def test_storeless_resolver_runs_only_the_health_module_outside_the_store():
@@ -200,8 +219,16 @@ def test_swagger_ui_base_path_for_prefix_is_the_request_root_path():
     from connexion.middleware.swagger_ui import SwaggerUIAPI
     from starlette.requests import Request
 
-    request = Request({"type": "http", "method": "GET", "path": "/p/api/openapi.json", "root_path": "/p/api/",
-                       "headers": [], "query_string": b""})
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/p/api/openapi.json",
+            "root_path": "/p/api/",
+            "headers": [],
+            "query_string": b"",
+        }
+    )
     assert SwaggerUIAPI._base_path_for_prefix(None, request) == "/p/api"
 
 
@@ -212,7 +239,12 @@ def test_swagger_ui_middleware_add_api_is_what_authored_spec_ui_repeats():
     assert "api = SwaggerUIAPI(" in source and "default=self.default_fn" in source
     assert "self.router.mount(api.base_path, app=api.router)" in source
     assert set(inspect.signature(SwaggerUIMiddleware.add_api).parameters) == {
-        "self", "specification", "base_path", "arguments", "kwargs"}
+        "self",
+        "specification",
+        "base_path",
+        "arguments",
+        "kwargs",
+    }
 
 
 def test_middlewares_are_connexions_with_authored_spec_ui_for_swagger_ui():
@@ -222,7 +254,7 @@ def test_middlewares_are_connexions_with_authored_spec_ui_for_swagger_ui():
     default = ConnexionMiddleware.default_middlewares
     assert default.count(SwaggerUIMiddleware) == 1
     at = default.index(SwaggerUIMiddleware)
-    assert framework.MIDDLEWARES == [*default[:at], framework.AuthoredSpecUI, *default[at + 1:]]
+    assert framework.MIDDLEWARES == [*default[:at], framework.AuthoredSpecUI, *default[at + 1 :]]
 
 
 def test_specification_with_base_path_keeps_refs_in_raw_and_sets_servers():

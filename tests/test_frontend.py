@@ -34,11 +34,15 @@ def test_cors_origins_allows_a_listed_origin(cors_http):
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == ALLOWED
     assert "POST" in preflight.headers["access-control-allow-methods"]
-    assert {"authorization", "content-type"} <= set(preflight.headers["access-control-allow-headers"].lower().split(", "))
+    assert {"authorization", "content-type"} <= set(
+        preflight.headers["access-control-allow-headers"].lower().split(", ")
+    )
     simple = cors_http.get(f"{BASE}/dashboards", headers={"Origin": ALLOWED})
     assert simple.status_code == 401 and simple.headers["access-control-allow-origin"] == ALLOWED
     # A frontend reads ETag for If-Match and Location after a create.
-    assert {"etag", "location", "x-request-id"} <= set(simple.headers["access-control-expose-headers"].lower().split(", "))
+    assert {"etag", "location", "x-request-id"} <= set(
+        simple.headers["access-control-expose-headers"].lower().split(", ")
+    )
 
 
 def test_cors_origins_refuses_other_origins(cors_http):

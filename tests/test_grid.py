@@ -14,10 +14,7 @@ def overlap(a, b):
 
 
 def brute_overlaps(rects):
-    return {
-        frozenset((a.card_id, b.card_id))
-        for i, a in enumerate(rects) for b in rects[i + 1:] if overlap(a, b)
-    }
+    return {frozenset((a.card_id, b.card_id)) for i, a in enumerate(rects) for b in rects[i + 1 :] if overlap(a, b)}
 
 
 def brute_first_free_spot(rects, w, h):
@@ -34,39 +31,46 @@ def as_set(pairs):
 
 @st.composite
 def rects_on_grid(draw, max_y=40, max_h=12, max_size=25):
-    sizes = draw(st.lists(st.tuples(
-        st.integers(0, COLUMNS - 1), st.integers(0, max_y), st.integers(1, max_h)), max_size=max_size))
-    return [
-        Rect(index, x, y, draw(st.integers(1, COLUMNS - x)), h)
-        for index, (x, y, h) in enumerate(sizes)
-    ]
+    sizes = draw(
+        st.lists(
+            st.tuples(st.integers(0, COLUMNS - 1), st.integers(0, max_y), st.integers(1, max_h)), max_size=max_size
+        )
+    )
+    return [Rect(index, x, y, draw(st.integers(1, COLUMNS - x)), h) for index, (x, y, h) in enumerate(sizes)]
 
 
 # --- bounds -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout", [
-    {"x": 0, "y": 0, "w": 24, "h": 1},
-    {"x": 23, "y": 0, "w": 1, "h": 1000},
-    {"x": 12, "y": 5000, "w": 12, "h": 8},
-    Rect(7, 0, 0, 24, 4),
-])
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"x": 0, "y": 0, "w": 24, "h": 1},
+        {"x": 23, "y": 0, "w": 1, "h": 1000},
+        {"x": 12, "y": 5000, "w": 12, "h": 8},
+        Rect(7, 0, 0, 24, 4),
+    ],
+)
 def test_layouts_inside_the_grid_pass(layout):
     check_bounds(layout)
 
 
-@pytest.mark.parametrize("layout, path", [
-    ({"x": -1, "y": 0, "w": 1, "h": 1}, "/layout/x"),
-    ({"x": 24, "y": 0, "w": 1, "h": 1}, "/layout/x"),
-    ({"x": 0, "y": -1, "w": 1, "h": 1}, "/layout/y"),
-    ({"x": 0, "y": 0, "w": 0, "h": 1}, "/layout/w"),
-    ({"x": 0, "y": 0, "w": 25, "h": 1}, "/layout/w"),
-    ({"x": 20, "y": 0, "w": 5, "h": 1}, "/layout/w"),
-    ({"x": 0, "y": 0, "w": 1, "h": 0}, "/layout/h"),
-    ({"x": 0, "y": 0, "w": 1, "h": 1001}, "/layout/h"),
-    ({"x": 0, "y": 0, "w": 1}, "/layout/h"),
-    ({"x": True, "y": 0, "w": 1, "h": 1}, "/layout/x"),
-    ({"x": 1.5, "y": 0, "w": 1, "h": 1}, "/layout/x"),
-])
+@pytest.mark.parametrize(
+    "layout, path",
+    [
+        ({"x": -1, "y": 0, "w": 1, "h": 1}, "/layout/x"),
+        ({"x": 24, "y": 0, "w": 1, "h": 1}, "/layout/x"),
+        ({"x": 0, "y": -1, "w": 1, "h": 1}, "/layout/y"),
+        ({"x": 0, "y": 0, "w": 0, "h": 1}, "/layout/w"),
+        ({"x": 0, "y": 0, "w": 25, "h": 1}, "/layout/w"),
+        ({"x": 20, "y": 0, "w": 5, "h": 1}, "/layout/w"),
+        ({"x": 0, "y": 0, "w": 1, "h": 0}, "/layout/h"),
+        ({"x": 0, "y": 0, "w": 1, "h": 1001}, "/layout/h"),
+        ({"x": 0, "y": 0, "w": 1}, "/layout/h"),
+        ({"x": True, "y": 0, "w": 1, "h": 1}, "/layout/x"),
+        ({"x": 1.5, "y": 0, "w": 1, "h": 1}, "/layout/x"),
+    ],
+)
 def test_layouts_outside_the_grid_name_the_field(layout, path):
     with pytest.raises(InvalidLayout) as caught:
         check_bounds(layout, "/layout")
@@ -82,21 +86,28 @@ def test_bounds_report_every_field_under_the_batch_prefix():
 
 # --- overlaps -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("a, b", [
-    (Rect(1, 0, 0, 6, 4), Rect(2, 6, 0, 6, 4)),    # side by side
-    (Rect(1, 0, 0, 6, 4), Rect(2, 0, 4, 6, 4)),    # stacked
-    (Rect(1, 0, 0, 6, 4), Rect(2, 6, 4, 6, 4)),    # corners meet
-])
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (Rect(1, 0, 0, 6, 4), Rect(2, 6, 0, 6, 4)),  # side by side
+        (Rect(1, 0, 0, 6, 4), Rect(2, 0, 4, 6, 4)),  # stacked
+        (Rect(1, 0, 0, 6, 4), Rect(2, 6, 4, 6, 4)),  # corners meet
+    ],
+)
 def test_touching_edges_do_not_overlap(a, b):
     assert find_overlaps([a, b]) == []
 
 
-@pytest.mark.parametrize("a, b", [
-    (Rect(1, 0, 0, 12, 8), Rect(2, 2, 2, 4, 4)),   # containment
-    (Rect(1, 3, 3, 6, 4), Rect(2, 3, 3, 6, 4)),    # identical
-    (Rect(1, 0, 0, 6, 4), Rect(2, 5, 3, 6, 4)),    # one cell in common
-    (Rect(1, 4, 0, 2, 10), Rect(2, 0, 4, 12, 2)),  # a cross
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (Rect(1, 0, 0, 12, 8), Rect(2, 2, 2, 4, 4)),  # containment
+        (Rect(1, 3, 3, 6, 4), Rect(2, 3, 3, 6, 4)),  # identical
+        (Rect(1, 0, 0, 6, 4), Rect(2, 5, 3, 6, 4)),  # one cell in common
+        (Rect(1, 4, 0, 2, 10), Rect(2, 0, 4, 12, 2)),  # a cross
+    ],
+)
 def test_overlapping_pairs_are_found(a, b):
     assert as_set(find_overlaps([a, b])) == {frozenset((1, 2))}
 
@@ -127,14 +138,18 @@ def test_find_overlaps_equals_brute_force(rects):
 
 # --- first free spot ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("rects, size, spot", [
-    ([], (12, 4), (0, 0)),
-    ([Rect(1, 0, 0, 24, 3)], (6, 2), (0, 3)),
-    ([Rect(1, 0, 0, 12, 8)], (12, 8), (12, 0)),
-    ([Rect(1, 0, 0, 12, 8)], (13, 1), (0, 8)),
-    ([Rect(1, 0, 0, 6, 2), Rect(2, 10, 0, 14, 6)], (4, 4), (6, 0)),
-    ([Rect(1, 0, 0, 6, 2), Rect(2, 10, 0, 14, 6)], (5, 4), (0, 2)),
-])
+
+@pytest.mark.parametrize(
+    "rects, size, spot",
+    [
+        ([], (12, 4), (0, 0)),
+        ([Rect(1, 0, 0, 24, 3)], (6, 2), (0, 3)),
+        ([Rect(1, 0, 0, 12, 8)], (12, 8), (12, 0)),
+        ([Rect(1, 0, 0, 12, 8)], (13, 1), (0, 8)),
+        ([Rect(1, 0, 0, 6, 2), Rect(2, 10, 0, 14, 6)], (4, 4), (6, 0)),
+        ([Rect(1, 0, 0, 6, 2), Rect(2, 10, 0, 14, 6)], (5, 4), (0, 2)),
+    ],
+)
 def test_first_free_spot_examples(rects, size, spot):
     assert first_free_spot(rects, *size) == spot
 
@@ -154,6 +169,7 @@ def test_first_free_spot_is_the_first_that_fits(rects, w, h):
 
 
 # --- a page under edits -------------------------------------------------------------------
+
 
 class PageEdits(RuleBasedStateMachine):
     """Adds and moves that keep only non-overlapping results never leave a page with overlaps."""
@@ -204,15 +220,19 @@ TestPageEdits = PageEdits.TestCase
 
 # --- what a client reads -------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout, path, message", [
-    ({"x": 24, "y": 0, "w": 1, "h": 1}, "/x", "'x' must be at least 0 and at most 23."),
-    ({"x": 0, "y": -1, "w": 1, "h": 1}, "/y", "'y' must be at least 0."),
-    ({"x": 0, "y": 0, "w": 25, "h": 1}, "/w", "'w' must be at least 1 and at most 24."),
-    ({"x": 0, "y": 0, "w": 1, "h": 0}, "/h", "'h' must be at least 1 and at most 1000."),
-    ({"x": 0, "y": 0, "w": 1}, "/h", "'h' is required."),
-    ({"x": 0, "y": "0", "w": 1, "h": 1}, "/y", "'y' must be an integer."),
-    ({"x": 20, "y": 0, "w": 5, "h": 1}, "/w", "x + w must be at most 24 (the card ends at column 25)."),
-])
+
+@pytest.mark.parametrize(
+    "layout, path, message",
+    [
+        ({"x": 24, "y": 0, "w": 1, "h": 1}, "/x", "'x' must be at least 0 and at most 23."),
+        ({"x": 0, "y": -1, "w": 1, "h": 1}, "/y", "'y' must be at least 0."),
+        ({"x": 0, "y": 0, "w": 25, "h": 1}, "/w", "'w' must be at least 1 and at most 24."),
+        ({"x": 0, "y": 0, "w": 1, "h": 0}, "/h", "'h' must be at least 1 and at most 1000."),
+        ({"x": 0, "y": 0, "w": 1}, "/h", "'h' is required."),
+        ({"x": 0, "y": "0", "w": 1, "h": 1}, "/y", "'y' must be an integer."),
+        ({"x": 20, "y": 0, "w": 5, "h": 1}, "/w", "x + w must be at most 24 (the card ends at column 25)."),
+    ],
+)
 def test_bounds_messages_say_what_fits(layout, path, message):
     with pytest.raises(InvalidLayout) as caught:
         check_bounds(layout)
@@ -248,9 +268,15 @@ def test_cards_one_column_wide_or_one_row_high_take_room():
 COVER = Rect("cover", 4, 4, 8, 8)
 
 
-@pytest.mark.parametrize("other", [
-    Rect("left", 0, 4, 4, 8), Rect("right", 12, 4, 4, 8), Rect("above", 4, 0, 8, 4), Rect("below", 4, 12, 8, 4),
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        Rect("left", 0, 4, 4, 8),
+        Rect("right", 12, 4, 4, 8),
+        Rect("above", 4, 0, 8, 4),
+        Rect("below", 4, 12, 8, 4),
+    ],
+)
 def test_rects_that_only_touch_do_not_overlap_in_either_order(other):
     assert not overlaps(COVER, other) and not overlaps(other, COVER)
 
@@ -260,7 +286,9 @@ def test_an_empty_rect_overlaps_nothing_in_either_order(empty):
     assert not overlaps(COVER, empty) and not overlaps(empty, COVER)
 
 
-@pytest.mark.parametrize("thin", [Rect("one column", 6, 6, 1, 3), Rect("one row", 6, 6, 3, 1), Rect("one cell", 11, 11, 1, 1)])
+@pytest.mark.parametrize(
+    "thin", [Rect("one column", 6, 6, 1, 3), Rect("one row", 6, 6, 3, 1), Rect("one cell", 11, 11, 1, 1)]
+)
 def test_a_one_cell_wide_or_high_rect_overlaps_what_covers_it_in_either_order(thin):
     assert overlaps(COVER, thin) and overlaps(thin, COVER)
 

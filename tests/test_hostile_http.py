@@ -39,8 +39,10 @@ def test_non_finite_parameter_default_is_refused_and_nothing_stored(editor, lite
 
 
 def test_non_finite_values_are_named_one_by_one(editor):
-    text = ('{"name": "s", "columns": ' + json.dumps(COLUMNS) + ', "rows": [["2026-01-01", 1.5], '
-            '["2026-01-02", NaN], {"day": "2026-01-03", "amount": -Infinity}]}')
+    text = (
+        '{"name": "s", "columns": ' + json.dumps(COLUMNS) + ', "rows": [["2026-01-01", 1.5], '
+        '["2026-01-02", NaN], {"day": "2026-01-03", "amount": -Infinity}]}'
+    )
     body = problem(post_raw(editor, "/datasets", text), 400, "invalid_request")
     assert [e["path"] for e in body["errors"]] == ["/rows/1/1", "/rows/2/amount"]
     assert editor.get("/datasets").json()["total"] == 0
@@ -109,8 +111,9 @@ def test_unknown_body_fields_in_bulk_stay_small(editor):
     response = editor.post("/dashboards", json={"name": "d", **fields})
     body = problem(response, 400, "invalid_request")
     assert len(body["errors"]) == framework.MAX_ERRORS  # one per field, each at its own pointer
-    assert all(e["path"].startswith("/field_") and f"'{e['path'][1:]}' was unexpected" in e["message"]
-               for e in body["errors"])
+    assert all(
+        e["path"].startswith("/field_") and f"'{e['path'][1:]}' was unexpected" in e["message"] for e in body["errors"]
+    )
     assert len(response.content) < 8_000
 
 
@@ -128,8 +131,13 @@ def test_response_with_a_non_finite_number_is_a_logged_500(editor, monkeypatch, 
 
 
 def test_every_answer_says_nosniff(editor, world, http):
-    answers = [editor.get("/me"), editor.get("/no/such/route"), world.anonymous().get("/me"),
-               http.get(f"{BASE}/openapi.json"), http.get(f"{BASE}/ui/")]
+    answers = [
+        editor.get("/me"),
+        editor.get("/no/such/route"),
+        world.anonymous().get("/me"),
+        http.get(f"{BASE}/openapi.json"),
+        http.get(f"{BASE}/ui/"),
+    ]
     assert [a.headers.get("x-content-type-options") for a in answers] == ["nosniff"] * len(answers)
     assert all("server" not in a.headers for a in answers)
 
@@ -162,15 +170,20 @@ def cors_http(store, database_url):
 
     from app import create_app
 
-    settings = Settings(database_url=database_url, cors_origins=("https://app.example",),
-                        cors_allow_headers=("Authorization", "Content-Type", "X-Trace"))
+    settings = Settings(
+        database_url=database_url,
+        cors_origins=("https://app.example",),
+        cors_allow_headers=("Authorization", "Content-Type", "X-Trace"),
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
 
 def preflight(client, origin, header="Authorization"):
-    return client.options(f"{BASE}/dashboards", headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": header})
+    return client.options(
+        f"{BASE}/dashboards",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": header},
+    )
 
 
 def test_allowed_preflight_names_the_configured_headers(cors_http):
@@ -180,8 +193,9 @@ def test_allowed_preflight_names_the_configured_headers(cors_http):
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("origin, header", [("https://evil.example", "Authorization"),
-                                            ("https://app.example", "If-Match")])
+@pytest.mark.parametrize(
+    "origin, header", [("https://evil.example", "Authorization"), ("https://app.example", "If-Match")]
+)
 def test_refused_preflight_is_a_problem_document(cors_http, origin, header):
     response = preflight(cors_http, origin, header)
     body = problem(response, 400, "cors_refused")
@@ -191,7 +205,10 @@ def test_refused_preflight_is_a_problem_document(cors_http, origin, header):
 
 def test_cors_allow_headers_is_read_from_the_environment():
     assert Settings.from_env({}).cors_allow_headers == ("Authorization", "Content-Type", "If-Match", "If-None-Match")
-    assert Settings.from_env({"CORS_ALLOW_HEADERS": "Authorization, X-Trace"}).cors_allow_headers == ("Authorization", "X-Trace")
+    assert Settings.from_env({"CORS_ALLOW_HEADERS": "Authorization, X-Trace"}).cors_allow_headers == (
+        "Authorization",
+        "X-Trace",
+    )
 
 
 # --- The event loop
@@ -219,8 +236,9 @@ def test_a_large_body_being_checked_does_not_hold_up_a_light_request(world, app,
         transport = httpx.ASGITransport(app=app)
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
-            large = asyncio.create_task(api.post(f"{BASE}/datasets", headers=headers,
-                                                 json={"name": "big", "columns": COLUMNS, "rows": rows}))
+            large = asyncio.create_task(
+                api.post(f"{BASE}/datasets", headers=headers, json={"name": "big", "columns": COLUMNS, "rows": rows})
+            )
             await asyncio.to_thread(checking.wait, 30)
             light = await api.get(f"{BASE}/me", headers=headers)
             events.append(f"light answered {light.status_code}")
@@ -241,7 +259,10 @@ def test_a_large_body_is_parsed_only_for_a_known_caller(world, editor):
     stranger = ApiClient(world.http, "dba_" + "A" * 43)
     not_json = "[" + "x" * (framework.INLINE_BODY_BYTES + 1)
     problem(post_raw(stranger, "/datasets", not_json), 401, "unauthenticated")
-    assert problem(post_raw(editor, "/datasets", not_json), 400, "invalid_request")["detail"] == "The body is not valid JSON."
+    assert (
+        problem(post_raw(editor, "/datasets", not_json), 400, "invalid_request")["detail"]
+        == "The body is not valid JSON."
+    )
 
 
 def test_writes_fill_their_lane_and_reads_pass_them(world, app, monkeypatch):
@@ -265,9 +286,16 @@ def test_writes_fill_their_lane_and_reads_pass_them(world, app, monkeypatch):
     async def scenario():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
-            writes = [asyncio.create_task(api.post(f"{BASE}/dashboards/collections", json={"name": f"c{n}"},
-                                                   headers={"Authorization": f"Bearer {writer.token}"}))
-                      for n in range(lane + 1)]
+            writes = [
+                asyncio.create_task(
+                    api.post(
+                        f"{BASE}/dashboards/collections",
+                        json={"name": f"c{n}"},
+                        headers={"Authorization": f"Bearer {writer.token}"},
+                    )
+                )
+                for n in range(lane + 1)
+            ]
             for _ in range(lane):
                 await asyncio.to_thread(started.acquire, timeout=30)
             await asyncio.sleep(0.2)  # time for a write past the lane to reach a thread, were it let
@@ -278,8 +306,8 @@ def test_writes_fill_their_lane_and_reads_pass_them(world, app, monkeypatch):
                 events.append(f"write answered {(await write).status_code}")
 
     asyncio.run(scenario())
-    assert events[:lane + 2] == ["write on a thread"] * lane + ["read on a thread", "read answered 200"]
-    assert sorted(events[lane + 2:]) == ["write answered 201"] * (lane + 1) + ["write on a thread"]
+    assert events[: lane + 2] == ["write on a thread"] * lane + ["read on a thread", "read answered 200"]
+    assert sorted(events[lane + 2 :]) == ["write answered 201"] * (lane + 1) + ["write on a thread"]
     assert len(writer.get("/dashboards/collections").json()["items"]) == lane + 1
 
 
@@ -302,8 +330,10 @@ def test_long_running_handlers_leave_the_lanes_free(world, app, monkeypatch):
     async def scenario():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
-            renders = [asyncio.create_task(api.get(f"{BASE}/dashboards/{dashboard['id']}/render", headers=headers))
-                       for _ in range(many)]
+            renders = [
+                asyncio.create_task(api.get(f"{BASE}/dashboards/{dashboard['id']}/render", headers=headers))
+                for _ in range(many)
+            ]
             for _ in range(many):
                 await asyncio.to_thread(started.acquire, timeout=30)
             read = await api.get(f"{BASE}/dashboards/{dashboard['id']}", headers=headers)

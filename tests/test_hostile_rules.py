@@ -30,17 +30,28 @@ def create_dataset(client, rows=(), columns=COLUMNS, name="Things"):
 
 def public_table_dashboard(client, dataset_id, **config):
     """A public dashboard with a `who` parameter and one table card that filters by it."""
-    dashboard = client.post("/dashboards", json={
-        "name": "Open", "default_audience": "public",
-        "parameters": [{"name": "who", "type": "string"}]}).json()
-    card = client.post(f"/dashboards/{dashboard['id']}/cards", json={"card_type": "table", "config": {
-        "dataset_id": dataset_id, "limit": 10000,
-        "filters": [{"column": "name", "op": "ne", "value": {"param": "who"}}], **config}})
+    dashboard = client.post(
+        "/dashboards",
+        json={"name": "Open", "default_audience": "public", "parameters": [{"name": "who", "type": "string"}]},
+    ).json()
+    card = client.post(
+        f"/dashboards/{dashboard['id']}/cards",
+        json={
+            "card_type": "table",
+            "config": {
+                "dataset_id": dataset_id,
+                "limit": 10000,
+                "filters": [{"column": "name", "op": "ne", "value": {"param": "who"}}],
+                **config,
+            },
+        },
+    )
     assert card.status_code == 201, card.text
     return dashboard
 
 
 # --- render caches: bounded in bytes ---------------------------------------------------------
+
 
 def test_the_render_cache_never_holds_more_than_its_bound(editor):
     dataset = create_dataset(editor, [[f"n{i}", i * 1.5] for i in range(200)])
@@ -84,10 +95,16 @@ def test_anonymous_renders_with_new_parameters_stay_within_the_configured_bound(
 def test_a_non_finite_sum_is_a_card_error_and_the_page_still_renders(editor):
     dataset = create_dataset(editor, [["a", 1e308], ["b", 1e308]])
     dashboard = editor.post("/dashboards", json={"name": "Huge"}).json()
-    kpi = editor.post(f"/dashboards/{dashboard['id']}/cards", json={"card_type": "kpi", "config": {
-        "dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}}}).json()
-    note = editor.post(f"/dashboards/{dashboard['id']}/cards", json={
-        "card_type": "text", "config": {"markdown": "still here"}}).json()
+    kpi = editor.post(
+        f"/dashboards/{dashboard['id']}/cards",
+        json={
+            "card_type": "kpi",
+            "config": {"dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}},
+        },
+    ).json()
+    note = editor.post(
+        f"/dashboards/{dashboard['id']}/cards", json={"card_type": "text", "config": {"markdown": "still here"}}
+    ).json()
     response = editor.get(f"/dashboards/{dashboard['id']}/render")
     assert response.status_code == 200, response.text
     cards = {card["card_id"]: card for card in response.json()["cards"]}
@@ -98,6 +115,7 @@ def test_a_non_finite_sum_is_a_card_error_and_the_page_still_renders(editor):
 
 
 # --- long cells ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cell_limit():
@@ -116,8 +134,7 @@ def test_a_csv_cell_over_the_limit_names_its_row_and_column(editor, cell_limit):
     assert editor.get(f"/datasets/{dataset['id']}").json()["row_count"] == 0
 
 
-@pytest.mark.parametrize("row", [
-    ["x" * 1001, 1], {"name": "x" * 1001}, ["ok", "1" * 1001]])
+@pytest.mark.parametrize("row", [["x" * 1001, 1], {"name": "x" * 1001}, ["ok", "1" * 1001]])
 def test_a_string_in_json_rows_has_the_same_limit(editor, cell_limit, row):
     dataset = create_dataset(editor)
     response = editor.post(f"/datasets/{dataset['id']}/rows", json={"rows": [["fine", 1], row]})
@@ -131,8 +148,9 @@ def test_a_string_in_json_rows_has_the_same_limit(editor, cell_limit, row):
 
 def test_a_malformed_csv_body_is_invalid_rows_at_its_row(editor):
     dataset = create_dataset(editor)
-    response = editor.post(f"/datasets/{dataset['id']}/rows", content=b'name,amount\nok,1\n"open,2\n',
-                           headers={"Content-Type": "text/csv"})
+    response = editor.post(
+        f"/datasets/{dataset['id']}/rows", content=b'name,amount\nok,1\n"open,2\n', headers={"Content-Type": "text/csv"}
+    )
     errors = problem(response, 422, "invalid_rows")["errors"]
     assert errors[0]["path"] == "/rows/1" and "line" in errors[0]["message"]
     assert editor.get(f"/datasets/{dataset['id']}").json()["row_count"] == 0
@@ -140,14 +158,16 @@ def test_a_malformed_csv_body_is_invalid_rows_at_its_row(editor):
 
 # --- the command line: a bad file is one line on stderr --------------------------------------
 
+
 @pytest.fixture
 def cli(database_url, clean_store, world):
     world.org("acme")
 
     def run(*args):
         env = {**os.environ, "DATABASE_URL": database_url}
-        return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
-                              env=env, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=120
+        )
 
     return run
 
@@ -190,15 +210,28 @@ def test_import_csv_reports_a_bad_file_in_one_line(cli, tmp_path, case, columns,
 
 # --- stacked cards: conflicts capped, counted ------------------------------------------------
 
+
 def _board_with_cards(client, count):
     """A dashboard with `count` text cards one row high, stacked down page 1 (written directly)."""
     from models.content import Card, Page
 
     dashboard = client.post("/dashboards", json={"name": "Stack"}).json()
     page = Page.get((Page.dashboard == dashboard["id"]) & (Page.position == 1))
-    Card.insert_many([
-        {"dashboard": dashboard["id"], "page": page.id, "card_type": "text", "config": {"markdown": str(i)},
-         "x": 0, "y": i, "w": 24, "h": 1} for i in range(count)]).execute()
+    Card.insert_many(
+        [
+            {
+                "dashboard": dashboard["id"],
+                "page": page.id,
+                "card_type": "text",
+                "config": {"markdown": str(i)},
+                "x": 0,
+                "y": i,
+                "w": 24,
+                "h": 1,
+            }
+            for i in range(count)
+        ]
+    ).execute()
     Dashboard.get_by_id(dashboard["id"]).bump_version()
     ids = [card.id for card in Card.select(Card.id).where(Card.dashboard == dashboard["id"]).order_by(Card.y)]
     return f"/dashboards/{dashboard['id']}", ids
@@ -221,8 +254,10 @@ def test_500_stacked_moves_list_50_pairs_and_count_them_all(editor):
 
 def test_a_card_added_onto_many_lists_them_capped(editor):
     url, ids = _board_with_cards(editor, 80)
-    response = editor.post(f"{url}/cards", json={"card_type": "text", "config": {"markdown": "big"},
-                                                 "layout": {"x": 0, "y": 0, "w": 24, "h": 100}})
+    response = editor.post(
+        f"{url}/cards",
+        json={"card_type": "text", "config": {"markdown": "big"}, "layout": {"x": 0, "y": 0, "w": 24, "h": 100}},
+    )
     body = problem(response, 409, "card_position_conflict")
     assert body["conflict_count"] == 80
     assert body["conflicts"] == [{"card_id": None, "other_card_id": card_id} for card_id in ids[:50]]
@@ -231,18 +266,28 @@ def test_a_card_added_onto_many_lists_them_capped(editor):
 
 def test_a_single_conflict_is_counted_too(editor):
     url, ids = _board_with_cards(editor, 2)
-    body = problem(editor.patch(f"{url}/layout", json=[{"card_id": ids[1], "x": 0, "y": 0, "w": 24, "h": 1}]),
-                   409, "card_position_conflict")
+    body = problem(
+        editor.patch(f"{url}/layout", json=[{"card_id": ids[1], "x": 0, "y": 0, "w": 24, "h": 1}]),
+        409,
+        "card_position_conflict",
+    )
     assert body["conflicts"] == [{"card_id": ids[0], "other_card_id": ids[1]}] and body["conflict_count"] == 1
 
 
 # --- save-time checks the render would otherwise discover ------------------------------------
 
+
 @pytest.fixture
 def board(editor):
-    dataset = create_dataset(editor, [["a", 1.0, "2026-01-02"]], columns=[
-        {"name": "name", "type": "string"}, {"name": "amount", "type": "number"},
-        {"name": "day", "type": "date"}])
+    dataset = create_dataset(
+        editor,
+        [["a", 1.0, "2026-01-02"]],
+        columns=[
+            {"name": "name", "type": "string"},
+            {"name": "amount", "type": "number"},
+            {"name": "day", "type": "date"},
+        ],
+    )
     dashboard = editor.post("/dashboards", json={"name": "Checks"}).json()
     return editor, dataset["id"], f"/dashboards/{dashboard['id']}"
 
@@ -251,30 +296,64 @@ def _cards_after(client, url):
     return len(client.get(url).json()["cards"])
 
 
-@pytest.mark.parametrize("card_type,config,bad_paths", [
-    ("chart", {"chart_type": "bar", "x": {"column": "name"}, "metrics": [{"agg": "sum", "column": "amount"}],
-               "sort": [{"by": "name", "direction": "asc"}, {"by": "amount", "direction": "desc"}]},
-     ["/config/sort/1/by"]),
-    ("chart", {"chart_type": "line", "x": {"column": "day", "bucket": "month"}, "series_by": "name",
-               "metrics": [{"agg": "count"}, {"agg": "avg", "column": "amount", "label": "mean"}],
-               "sort": [{"by": "mean", "direction": "desc"}, {"by": "count", "direction": "asc"},
-                        {"by": "day", "direction": "asc"}, {"by": "name", "direction": "asc"},
-                        {"by": "avg_amount", "direction": "asc"}]},
-     ["/config/sort/4/by"]),
-    ("table", {"group_by": [{"column": "name"}], "metrics": [{"agg": "max", "column": "day"}],
-               "sort": [{"by": "max_day", "direction": "desc"}, {"by": "amount", "direction": "asc"}]},
-     ["/config/sort/1/by"]),
-    ("table", {"columns": ["name"], "sort": [{"by": "amount", "direction": "asc"}, {"by": "nope", "direction": "asc"}]},
-     ["/config/sort/1/by"]),
-])
+@pytest.mark.parametrize(
+    "card_type,config,bad_paths",
+    [
+        (
+            "chart",
+            {
+                "chart_type": "bar",
+                "x": {"column": "name"},
+                "metrics": [{"agg": "sum", "column": "amount"}],
+                "sort": [{"by": "name", "direction": "asc"}, {"by": "amount", "direction": "desc"}],
+            },
+            ["/config/sort/1/by"],
+        ),
+        (
+            "chart",
+            {
+                "chart_type": "line",
+                "x": {"column": "day", "bucket": "month"},
+                "series_by": "name",
+                "metrics": [{"agg": "count"}, {"agg": "avg", "column": "amount", "label": "mean"}],
+                "sort": [
+                    {"by": "mean", "direction": "desc"},
+                    {"by": "count", "direction": "asc"},
+                    {"by": "day", "direction": "asc"},
+                    {"by": "name", "direction": "asc"},
+                    {"by": "avg_amount", "direction": "asc"},
+                ],
+            },
+            ["/config/sort/4/by"],
+        ),
+        (
+            "table",
+            {
+                "group_by": [{"column": "name"}],
+                "metrics": [{"agg": "max", "column": "day"}],
+                "sort": [{"by": "max_day", "direction": "desc"}, {"by": "amount", "direction": "asc"}],
+            },
+            ["/config/sort/1/by"],
+        ),
+        (
+            "table",
+            {"columns": ["name"], "sort": [{"by": "amount", "direction": "asc"}, {"by": "nope", "direction": "asc"}]},
+            ["/config/sort/1/by"],
+        ),
+    ],
+)
 def test_sort_by_must_name_an_output_of_the_card(board, card_type, config, bad_paths):
     client, dataset_id, url = board
-    response = client.post(f"{url}/cards", json={"card_type": card_type, "config": {"dataset_id": dataset_id, **config}})
+    response = client.post(
+        f"{url}/cards", json={"card_type": card_type, "config": {"dataset_id": dataset_id, **config}}
+    )
     errors = problem(response, 422, "invalid_card_config")["errors"]
     assert [error["path"] for error in errors] == bad_paths
     assert _cards_after(client, url) == 0
-    fixed = {**config, "sort": [item for i, item in enumerate(config["sort"])
-                                if f"/config/sort/{i}/by" not in bad_paths]}
+    fixed = {
+        **config,
+        "sort": [item for i, item in enumerate(config["sort"]) if f"/config/sort/{i}/by" not in bad_paths],
+    }
     response = client.post(f"{url}/cards", json={"card_type": card_type, "config": {"dataset_id": dataset_id, **fixed}})
     assert response.status_code == 201, response.text
     rendered = client.get(f"{url}/render").json()["cards"]
@@ -285,18 +364,38 @@ def test_a_sort_change_by_patch_is_checked_too(board):
     client, dataset_id, url = board
     config = {"dataset_id": dataset_id, "columns": ["name"]}
     card = client.post(f"{url}/cards", json={"card_type": "table", "config": config}).json()
-    grouped = {"dataset_id": dataset_id, "group_by": [{"column": "name"}], "sort": [{"by": "amount", "direction": "asc"}]}
+    grouped = {
+        "dataset_id": dataset_id,
+        "group_by": [{"column": "name"}],
+        "sort": [{"by": "amount", "direction": "asc"}],
+    }
     response = client.patch(f"{url}/cards/{card['id']}", json={"config": grouped})
     assert [e["path"] for e in problem(response, 422, "invalid_card_config")["errors"]] == ["/config/sort/0/by"]
     assert client.get(f"{url}/cards/{card['id']}").json()["config"] == config
 
 
-@pytest.mark.parametrize("url_value", [
-    "http://:80/logo.png", "http://user@/logo.png", "https://example.com:99999/a.png", "http:///a.png",
-    "https://example.com/a b.png", "https://example.com/a\tb", "https://example.com/\"onerror=\"x",
-    "https://example.com/'x'", "https://example.com/<script>", "https://example.com/a>b",
-    "https://example.com/`x`", "https://example.com/\u0085", "javascript:alert(1)", "//example.com/a.png",
-    "ftp://example.com/a.png", "data:image/png;base64,AAAA", "https://exa mple.com/"])
+@pytest.mark.parametrize(
+    "url_value",
+    [
+        "http://:80/logo.png",
+        "http://user@/logo.png",
+        "https://example.com:99999/a.png",
+        "http:///a.png",
+        "https://example.com/a b.png",
+        "https://example.com/a\tb",
+        'https://example.com/"onerror="x',
+        "https://example.com/'x'",
+        "https://example.com/<script>",
+        "https://example.com/a>b",
+        "https://example.com/`x`",
+        "https://example.com/\u0085",
+        "javascript:alert(1)",
+        "//example.com/a.png",
+        "ftp://example.com/a.png",
+        "data:image/png;base64,AAAA",
+        "https://exa mple.com/",
+    ],
+)
 def test_image_urls_are_absolute_http_with_a_host_and_no_markup(board, url_value):
     client, _, url = board
     response = client.post(f"{url}/cards", json={"card_type": "image", "config": {"url": url_value}})
@@ -305,9 +404,15 @@ def test_image_urls_are_absolute_http_with_a_host_and_no_markup(board, url_value
     assert _cards_after(client, url) == 0
 
 
-@pytest.mark.parametrize("url_value", [
-    "https://example.com/logo.png", "http://example.com", "https://[::1]:8080/i.png?size=2&x=%20#top",
-    "https://cdn.example.com/a(1).png"])
+@pytest.mark.parametrize(
+    "url_value",
+    [
+        "https://example.com/logo.png",
+        "http://example.com",
+        "https://[::1]:8080/i.png?size=2&x=%20#top",
+        "https://cdn.example.com/a(1).png",
+    ],
+)
 def test_good_image_urls_are_kept(board, url_value):
     client, _, url = board
     response = client.post(f"{url}/cards", json={"card_type": "image", "config": {"url": url_value}})
@@ -316,6 +421,7 @@ def test_good_image_urls_are_kept(board, url_value):
 
 
 # --- tokens can expire -----------------------------------------------------------------------
+
 
 def test_a_token_with_a_lifetime_shows_when_it_expires_and_is_refused_after(world):
     from models.identity import ApiToken
@@ -346,8 +452,10 @@ def test_a_token_without_a_body_never_expires(world):
     assert client.post("/tokens", json={}).json()["expires_at"] is None
 
 
-@pytest.mark.parametrize("body", [{"expires_in": 59}, {"expires_in": 31_536_001}, {"expires_in": "3600"},
-                                  {"expires_in": 1.5}, {"lifetime": 60}])
+@pytest.mark.parametrize(
+    "body",
+    [{"expires_in": 59}, {"expires_in": 31_536_001}, {"expires_in": "3600"}, {"expires_in": 1.5}, {"lifetime": 60}],
+)
 def test_a_bad_lifetime_is_400_and_issues_nothing(world, body):
     from models.identity import ApiToken
 
@@ -388,12 +496,18 @@ def test_migration_2_adds_the_expiry_to_a_store_from_before_it(cli, database_url
 
     def run(*args):
         env = {**os.environ, "DATABASE_URL": url}
-        return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=120
+        )
 
     try:
         assert json.loads(run("init").stdout)["applied"] == [1, 2]
-        assert run("create-user", "--org", "old", "--project", "default", "--email", "old@example.com",
-                   "--role", "viewer").returncode == 0
+        assert (
+            run(
+                "create-user", "--org", "old", "--project", "default", "--email", "old@example.com", "--role", "viewer"
+            ).returncode
+            == 0
+        )
         old = db.open_database(url)
         old.execute_sql("ALTER TABLE api_token DROP COLUMN expires_at")
         old.execute_sql("DELETE FROM schema_version WHERE version = 2")

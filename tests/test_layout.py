@@ -23,8 +23,15 @@ def board(world):
     url = f"/dashboards/{client.post('/dashboards', json={'name': 'D'}).json()['id']}"
     client.post(f"{url}/pages", json={"name": "Two"})
     ids = [
-        client.post(f"{url}/cards", json={"card_type": "text", "config": {"markdown": name}, "page": page,
-                                          "layout": {"x": x, "y": 0, "w": 12, "h": 4}}).json()["id"]
+        client.post(
+            f"{url}/cards",
+            json={
+                "card_type": "text",
+                "config": {"markdown": name},
+                "page": page,
+                "layout": {"x": x, "y": 0, "w": 12, "h": 4},
+            },
+        ).json()["id"]
         for name, page, x in (("a", 1, 0), ("b", 1, 12), ("c", 2, 0))
     ]
     return client, url, ids
@@ -55,7 +62,9 @@ def test_batch_applies_whole_and_answers_the_whole_layout(board):
 def test_overlap_with_an_unmoved_card_is_409_naming_pairs_and_changes_nothing(board):
     client, url, (a, b, c) = board
     before = client.get(url).content
-    body = problem(client.patch(f"{url}/layout", json=[move(a, 6, 0), move(c, 0, 0, 24, 1)]), 409, "card_position_conflict")
+    body = problem(
+        client.patch(f"{url}/layout", json=[move(a, 6, 0), move(c, 0, 0, 24, 1)]), 409, "card_position_conflict"
+    )
     assert body["conflicts"] == [{"card_id": a, "other_card_id": b}]
     assert client.get(url).content == before
 
@@ -63,10 +72,15 @@ def test_overlap_with_an_unmoved_card_is_409_naming_pairs_and_changes_nothing(bo
 def test_bounds_and_names_are_422_with_every_path(board, world):
     client, url, (a, b, c) = board
     other = client.post("/dashboards", json={"name": "E"}).json()["id"]
-    foreign = client.post(f"/dashboards/{other}/cards", json={"card_type": "text", "config": {"markdown": "x"}}).json()["id"]
+    foreign = client.post(f"/dashboards/{other}/cards", json={"card_type": "text", "config": {"markdown": "x"}}).json()[
+        "id"
+    ]
     before = client.get(url).content
-    body = problem(client.patch(f"{url}/layout", json=[
-        move(a, 0, 8), move(b, 20, 0, w=6), move(foreign, 0, 20), move(a, 0, 30)]), 422, "invalid_layout")
+    body = problem(
+        client.patch(f"{url}/layout", json=[move(a, 0, 8), move(b, 20, 0, w=6), move(foreign, 0, 20), move(a, 0, 30)]),
+        422,
+        "invalid_layout",
+    )
     assert [e["path"] for e in body["errors"]] == ["/1/w", "/2/card_id", "/3/card_id"]
     problem(client.patch(f"{url}/layout", json=[]), 400, "invalid_request")
     problem(client.patch(f"{url}/layout", json=[move(a, 0, 0, w=0)]), 400, "invalid_request")
@@ -75,8 +89,11 @@ def test_bounds_and_names_are_422_with_every_path(board, world):
 
 def test_a_refused_batch_says_why_for_each_move(board):
     client, url, (a, b, c) = board
-    body = problem(client.patch(f"{url}/layout", json=[move(a, 0, 8), move(2_000_000_000, 0, 20), move(a, 0, 30)]),
-                   422, "invalid_layout")
+    body = problem(
+        client.patch(f"{url}/layout", json=[move(a, 0, 8), move(2_000_000_000, 0, 20), move(a, 0, 30)]),
+        422,
+        "invalid_layout",
+    )
     assert body["detail"] == "The layout batch cannot be applied."
     assert body["errors"] == [
         {"path": "/1/card_id", "message": "card 2000000000 is not on this dashboard"},
@@ -96,15 +113,18 @@ def test_only_the_cards_that_move_are_changed(board):
 
 def test_stale_if_match_is_412(board):
     client, url, (a, b, c) = board
-    body = problem(client.patch(f"{url}/layout", json=[move(a, 0, 9)], headers={"If-Match": '"4"'}), 412, "precondition_failed")
+    body = problem(
+        client.patch(f"{url}/layout", json=[move(a, 0, 9)], headers={"If-Match": '"4"'}), 412, "precondition_failed"
+    )
     assert body["current_version"] == 5
     assert client.patch(f"{url}/layout", json=[move(a, 0, 9)], headers={"If-Match": '"5"'}).status_code == 200
 
 
 # --- Hypothesis: random batches never leave overlaps, and a refused batch changes nothing -----
 
-SMALL = st.fixed_dictionaries({
-    "x": st.integers(0, 23), "y": st.integers(0, 12), "w": st.integers(1, 24), "h": st.integers(1, 6)})
+SMALL = st.fixed_dictionaries(
+    {"x": st.integers(0, 23), "y": st.integers(0, 12), "w": st.integers(1, 24), "h": st.integers(1, 6)}
+)
 
 
 def test_random_batches_keep_the_layout_valid(world):
@@ -115,8 +135,12 @@ def test_random_batches_keep_the_layout_valid(world):
             super().__init__()
             self.url = f"/dashboards/{client.post('/dashboards', json={'name': 'H'}).json()['id']}"
             client.post(f"{self.url}/pages", json={"name": "Two"})
-            self.ids = [client.post(f"{self.url}/cards", json={"card_type": "text", "config": {"markdown": str(i)},
-                                                               "page": 1 + i % 2}).json()["id"] for i in range(6)]
+            self.ids = [
+                client.post(
+                    f"{self.url}/cards", json={"card_type": "text", "config": {"markdown": str(i)}, "page": 1 + i % 2}
+                ).json()["id"]
+                for i in range(6)
+            ]
 
         @rule(data=st.data(), size=st.integers(1, 4), foreign=st.booleans())
         def send_batch(self, data, size, foreign):

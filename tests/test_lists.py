@@ -49,8 +49,16 @@ LISTS = {
 
 def test_the_lists_are_found():
     assert set(LISTS) == {
-        "listCollections", "listDashboards", "listDatasets", "previewRows", "listShares", "listUsers",
-        "listGroups", "listTokens", "listCardTypes", "listTemplates",
+        "listCollections",
+        "listDashboards",
+        "listDatasets",
+        "previewRows",
+        "listShares",
+        "listUsers",
+        "listGroups",
+        "listTokens",
+        "listCardTypes",
+        "listTemplates",
     }
 
 
@@ -85,8 +93,10 @@ def lists(world):
         client.post("/dashboards", json={"name": f"Dashboard {index}"})
     users = client.get("/users").json()["items"]
     for user in users[:3]:
-        response = client.post(f"/dashboards/{dashboard['id']}/shares",
-                               json={"subject_type": "user", "subject_id": user["id"], "access_level": "viewer"})
+        response = client.post(
+            f"/dashboards/{dashboard['id']}/shares",
+            json={"subject_type": "user", "subject_id": user["id"], "access_level": "viewer"},
+        )
         assert response.status_code == 201, response.text
     dataset = client.get("/datasets").json()["items"][0]
     client.post(f"/datasets/{dataset['id']}/rows", json={"rows": [[1], [2], [3], [4]]})
@@ -107,8 +117,13 @@ def test_limit_and_offset_window_the_list_and_total_counts_all(lists, operation_
     for limit, offset in [(1, 0), (2, 1), (2, len(items) - 1), (200, 2), (5, len(items)), (1, 1000000)]:
         page = client.get(paths[operation_id], params={"limit": limit, "offset": offset})
         assert page.status_code == 200, page.text
-        assert page.json() == {**page.json(), "items": items[offset:offset + limit], "total": len(items),
-                               "limit": limit, "offset": offset}
+        assert page.json() == {
+            **page.json(),
+            "items": items[offset : offset + limit],
+            "total": len(items),
+            "limit": limit,
+            "offset": offset,
+        }
 
 
 @pytest.mark.parametrize("operation_id", sorted(LISTS))

@@ -110,11 +110,17 @@ def test_metrics_count_requests_by_operation_and_status(world):
 
 def test_metrics_count_render_cache_hits_and_card_queries(world):
     _, client = world.user(role="editor")
-    dataset = client.post("/datasets", json={"name": "Sales", "columns": [{"name": "amount", "type": "number"}],
-                                             "rows": [[1.5], [2.5]]}).json()
+    dataset = client.post(
+        "/datasets", json={"name": "Sales", "columns": [{"name": "amount", "type": "number"}], "rows": [[1.5], [2.5]]}
+    ).json()
     dashboard = client.post("/dashboards", json={"name": "Sales"}).json()
-    client.post(f"/dashboards/{dashboard['id']}/cards", json={"card_type": "kpi", "config": {
-        "dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}}})
+    client.post(
+        f"/dashboards/{dashboard['id']}/cards",
+        json={
+            "card_type": "kpi",
+            "config": {"dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}},
+        },
+    )
     text = world.anonymous().get("/metrics").text
     hits = sample(text, "dashboards_api_render_cache_total", cache="page", result="hit")
     queries = sample(text, "dashboards_api_card_query_duration_seconds_count", outcome="ok")
@@ -147,13 +153,20 @@ def test_one_log_line_per_request_with_its_id_and_never_a_token(world, request_l
     assert refused.headers["x-request-id"] != "bad id\nwith a newline"
 
     assert [line["request_id"] for line in request_lines] == [
-        "trace-42.a:b", generated.headers["x-request-id"], refused.headers["x-request-id"]]
+        "trace-42.a:b",
+        generated.headers["x-request-id"],
+        refused.headers["x-request-id"],
+    ]
     first, second, third = request_lines
     assert {k: first[k] for k in ("operation", "method", "path", "status", "user_id")} == {
-        "operation": "getMe", "method": "GET", "path": "/api/me", "status": 200, "user_id": user.id}
+        "operation": "getMe",
+        "method": "GET",
+        "path": "/api/me",
+        "status": 200,
+        "user_id": user.id,
+    }
     assert first["duration_ms"] > 0
-    assert (second["operation"], second["path"], second["status"]) == (
-        "listDashboards", "/api/dashboards", 200)
+    assert (second["operation"], second["path"], second["status"]) == ("listDashboards", "/api/dashboards", 200)
     assert (third["status"], third["user_id"]) == (401, None)
     written = json.dumps(request_lines)
     assert client.token not in written and "secret-search" not in written

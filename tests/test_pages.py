@@ -29,11 +29,14 @@ def test_insert_at_a_position_renumbers_the_rest(board):
     problem(client.get(f"{url}/pages/4"), 404, "page_not_found")
 
 
-@pytest.mark.parametrize("start,to,order", [
-    (1, 3, ["B", "C", "A", "D"]),
-    (4, 2, ["A", "D", "B", "C"]),
-    (2, 2, ["A", "B", "C", "D"]),
-])
+@pytest.mark.parametrize(
+    "start,to,order",
+    [
+        (1, 3, ["B", "C", "A", "D"]),
+        (4, 2, ["A", "D", "B", "C"]),
+        (2, 2, ["A", "B", "C", "D"]),
+    ],
+)
 def test_move_renumbers_between_old_and_new_position(board, start, to, order):
     client, url = board
     client.patch(f"{url}/pages/1", json={"name": "A"})
@@ -64,6 +67,8 @@ def test_delete_takes_its_cards_and_keeps_the_last_page(board):
 def test_stale_if_match_changes_nothing(board):
     client, url = board
     problem(client.post(f"{url}/pages", json={"name": "X"}, headers={"If-Match": '"9"'}), 412, "precondition_failed")
-    problem(client.patch(f"{url}/pages/1", json={"name": "X"}, headers={"If-Match": 'W/"1"'}), 412, "precondition_failed")
+    problem(
+        client.patch(f"{url}/pages/1", json={"name": "X"}, headers={"If-Match": 'W/"1"'}), 412, "precondition_failed"
+    )
     assert names(client, url) == ["Page 1"] and client.get(url).json()["version"] == 1
     assert client.patch(f"{url}/pages/1", json={"name": "X"}, headers={"If-Match": '"1"'}).headers["etag"] == '"2"'

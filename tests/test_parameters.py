@@ -24,8 +24,9 @@ def dashboard(world):
 
 
 def values(client, dashboard_id, **params):
-    response = client.get(f"/dashboards/{dashboard_id}/render",
-                          params={f"param[{name}]": value for name, value in params.items()})
+    response = client.get(
+        f"/dashboards/{dashboard_id}/render", params={f"param[{name}]": value for name, value in params.items()}
+    )
     assert response.status_code == 200, response.text
     return response.json()["dashboard"]["parameters"]
 
@@ -36,7 +37,12 @@ def test_each_type_is_read_from_the_query_string(dashboard):
     typed = values(client, dashboard_id, ratio="2.5", on="true", n="-7", day="2026-02-28", tag=["a", "b"])
     assert typed == {"ratio": 2.5, "on": True, "n": -7, "day": "2026-02-28", "tag": ["a", "b"]}
     assert values(client, dashboard_id, on="false", n="+5", tag="x") == {
-        "ratio": None, "on": False, "n": 5, "day": None, "tag": ["x"]}
+        "ratio": None,
+        "on": False,
+        "n": 5,
+        "day": None,
+        "tag": ["x"],
+    }
 
 
 @pytest.mark.parametrize("text,number", [("3", 3), ("-12", -12), ("3.0", 3.0), ("1e2", 100.0), ("-0.25", -0.25)])
@@ -47,19 +53,22 @@ def test_a_number_keeps_the_form_it_was_given(dashboard, text, number):
     assert value == number and type(value) is type(number)
 
 
-@pytest.mark.parametrize("name,text,message", [
-    ("ratio", "abc", "could not convert string to float: 'abc' (number)"),
-    ("ratio", "inf", "expected a finite number (number)"),
-    ("ratio", "nan", "expected a finite number (number)"),
-    ("on", "yes", "expected true or false (boolean)"),
-    ("on", "True", "expected true or false (boolean)"),
-    ("n", "1.5", "expected an integer (integer)"),
-    ("n", "1234567890123456789", "expected an integer (integer)"),
-    ("n", "7 ", "expected an integer (integer)"),
-    ("day", "2026-2-28", "expected a date as YYYY-MM-DD (date)"),
-    ("day", "20260228", "expected a date as YYYY-MM-DD (date)"),
-    ("on", ["true", "false"], "takes one value"),
-])
+@pytest.mark.parametrize(
+    "name,text,message",
+    [
+        ("ratio", "abc", "could not convert string to float: 'abc' (number)"),
+        ("ratio", "inf", "expected a finite number (number)"),
+        ("ratio", "nan", "expected a finite number (number)"),
+        ("on", "yes", "expected true or false (boolean)"),
+        ("on", "True", "expected true or false (boolean)"),
+        ("n", "1.5", "expected an integer (integer)"),
+        ("n", "1234567890123456789", "expected an integer (integer)"),
+        ("n", "7 ", "expected an integer (integer)"),
+        ("day", "2026-2-28", "expected a date as YYYY-MM-DD (date)"),
+        ("day", "20260228", "expected a date as YYYY-MM-DD (date)"),
+        ("on", ["true", "false"], "takes one value"),
+    ],
+)
 def test_a_value_that_does_not_fit_is_400_naming_the_parameter(dashboard, name, text, message):
     client, dashboard_id = dashboard
     response = client.get(f"/dashboards/{dashboard_id}/render", params={f"param[{name}]": text})
@@ -80,22 +89,30 @@ def test_each_type_is_read_from_a_body_as_json(dashboard):
     typed = body_values(client, dashboard_id, ratio=2.5, on=True, n=-7, day="2026-02-28", tag=["a", "b"])
     assert typed == values(client, dashboard_id, ratio="2.5", on="true", n="-7", day="2026-02-28", tag=["a", "b"])
     assert body_values(client, dashboard_id, ratio=3, on=False, n=0, tag="x") == {
-        "ratio": 3, "on": False, "n": 0, "day": None, "tag": ["x"]}
+        "ratio": 3,
+        "on": False,
+        "n": 0,
+        "day": None,
+        "tag": ["x"],
+    }
 
 
-@pytest.mark.parametrize("name,value,message", [
-    ("ratio", "2.5", "expected a number (number)"),
-    ("ratio", True, "expected a number (number)"),
-    ("on", "true", "expected true or false (boolean)"),
-    ("on", 1, "expected true or false (boolean)"),
-    ("n", 2.0, "expected an integer (integer)"),
-    ("n", "3", "expected an integer (integer)"),
-    ("day", "2026-2-28", "expected a date as YYYY-MM-DD (date)"),
-    ("day", "20260228", "expected a date as YYYY-MM-DD (date)"),
-    ("tag", ["a", 1], "expected a string (string)"),
-    ("tag", 7, "expected a string (string)"),
-    ("on", [True], "takes one value, not a list"),
-])
+@pytest.mark.parametrize(
+    "name,value,message",
+    [
+        ("ratio", "2.5", "expected a number (number)"),
+        ("ratio", True, "expected a number (number)"),
+        ("on", "true", "expected true or false (boolean)"),
+        ("on", 1, "expected true or false (boolean)"),
+        ("n", 2.0, "expected an integer (integer)"),
+        ("n", "3", "expected an integer (integer)"),
+        ("day", "2026-2-28", "expected a date as YYYY-MM-DD (date)"),
+        ("day", "20260228", "expected a date as YYYY-MM-DD (date)"),
+        ("tag", ["a", 1], "expected a string (string)"),
+        ("tag", 7, "expected a string (string)"),
+        ("on", [True], "takes one value, not a list"),
+    ],
+)
 def test_a_body_value_that_does_not_fit_is_400_at_its_pointer(dashboard, name, value, message):
     client, dashboard_id = dashboard
     response = client.post(f"/dashboards/{dashboard_id}/render", json={"parameters": {name: value}})
@@ -105,8 +122,9 @@ def test_a_body_value_that_does_not_fit_is_400_at_its_pointer(dashboard, name, v
 
 def test_every_fault_is_listed_in_name_order(dashboard):
     client, dashboard_id = dashboard
-    response = client.get(f"/dashboards/{dashboard_id}/render",
-                          params={"param[on]": "1", "param[zz]": "x", "param[n]": "x"})
+    response = client.get(
+        f"/dashboards/{dashboard_id}/render", params={"param[on]": "1", "param[zz]": "x", "param[n]": "x"}
+    )
     body = problem(response, 400, "invalid_parameter")
     assert body["detail"] == "The render parameters do not fit the dashboard."
     assert body["errors"] == [
@@ -128,12 +146,19 @@ def test_defaults_fill_what_is_not_given_and_satisfy_required(world):
     dashboard_id = client.post("/dashboards", json={"name": "Defaults", "parameters": parameters}).json()["id"]
     path = f"/dashboards/{dashboard_id}/render"
     body = problem(client.get(path), 400, "invalid_parameter")
-    assert body["errors"] == [{"path": "/query/param.any", "message": "a value is required"},
-                              {"path": "/query/param.who", "message": "a value is required"}]
+    assert body["errors"] == [
+        {"path": "/query/param.any", "message": "a value is required"},
+        {"path": "/query/param.who", "message": "a value is required"},
+    ]
     rendered = client.get(path, params={"param[who]": "me", "param[any]": ["x", "y"]})
     assert rendered.status_code == 200, rendered.text
     assert rendered.json()["dashboard"]["parameters"] == {
-        "region": "EMEA", "tags": ["a"], "limit": 0, "who": "me", "any": ["x", "y"]}
+        "region": "EMEA",
+        "tags": ["a"],
+        "limit": 0,
+        "who": "me",
+        "any": ["x", "y"],
+    }
 
 
 def test_a_default_is_one_value_a_list_of_values_or_null(world):
@@ -152,8 +177,9 @@ def test_a_default_is_one_value_a_list_of_values_or_null(world):
     assert [p["default"] for p in created.json()["parameters"]] == [None, ["a", "b"], True, 0.5, "2026-01-31"]
     for default in ({"value": "a"}, [["a"]], ["a", None], [{"value": "a"}]):
         parameter = {"name": "tags", "type": "string", "multiple": True, "default": default}
-        body = problem(client.post("/dashboards", json={"name": "Bad", "parameters": [parameter]}),
-                       400, "invalid_request")
+        body = problem(
+            client.post("/dashboards", json={"name": "Bad", "parameters": [parameter]}), 400, "invalid_request"
+        )
         assert [e["path"] for e in body["errors"]] == ["/parameters/0/default"], body
     assert [d["name"] for d in client.get("/dashboards").json()["items"]] == ["Defaults"]
 
@@ -168,8 +194,9 @@ def test_definitions_list_every_inconsistency(world):
         {"name": "one", "type": "boolean", "multiple": True, "default": True},
         {"name": "d", "type": "date", "default": "2026-02-30"},
     ]
-    body = problem(client.post("/dashboards", json={"name": "Bad", "parameters": parameters}),
-                   422, "invalid_parameters")
+    body = problem(
+        client.post("/dashboards", json={"name": "Bad", "parameters": parameters}), 422, "invalid_parameters"
+    )
     assert body["errors"] == [
         {"path": "/parameters/1/default", "message": "default must be integer values"},
         {"path": "/parameters/2/name", "message": "duplicate parameter name 'a'"},

@@ -38,8 +38,10 @@ def test_sigterm_lets_a_request_in_flight_finish(world, servers):
     user, client = world.user(role="editor")
     server = servers()
     body = json.dumps({"name": "Finished after SIGTERM"}).encode()
-    head = (f"POST /api/dashboards HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {client.token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nX-Request-ID: in-flight-1\r\n\r\n")
+    head = (
+        f"POST /api/dashboards HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {client.token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nX-Request-ID: in-flight-1\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
         connection.sendall(head.encode() + body[:10])  # the app now waits for the rest of the body
         for _ in range(150):
@@ -62,7 +64,8 @@ def test_sigterm_lets_a_request_in_flight_finish(world, servers):
     assert Dashboard.get(Dashboard.name == "Finished after SIGTERM").owner_id == user.id
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     assert {"request_id": "in-flight-1", "status": 201, "user_id": user.id}.items() <= next(
-        line for line in lines if line["request_id"] == "in-flight-1").items()
+        line for line in lines if line["request_id"] == "in-flight-1"
+    ).items()
 
 
 def test_serve_workers_sums_metrics_over_its_processes(world, servers):
@@ -91,10 +94,13 @@ def test_two_processes_over_one_postgresql_store_act_as_one_service(world, serve
 
         def write(server, name, barrier=barrier, answers=answers, tag=tag):
             barrier.wait()
-            answers[name] = _call(server.base, token, "PATCH", path, json={"name": name},
-                                  headers={"If-Match": tag}).status_code
+            answers[name] = _call(
+                server.base, token, "PATCH", path, json={"name": name}, headers={"If-Match": tag}
+            ).status_code
 
-        writers = [threading.Thread(target=write, args=(server, f"{key}{round_}")) for key, server in (("a", a), ("b", b))]
+        writers = [
+            threading.Thread(target=write, args=(server, f"{key}{round_}")) for key, server in (("a", a), ("b", b))
+        ]
         for thread in writers:
             thread.start()
         for thread in writers:
@@ -105,10 +111,23 @@ def test_two_processes_over_one_postgresql_store_act_as_one_service(world, serve
     assert _call(a.base, token, "GET", path).json()["version"] == dashboard["version"] + 5
 
     # Rows appended through one process are rendered by the other on the next request.
-    dataset = _call(a.base, token, "POST", "/datasets", json={
-        "name": "Sales", "columns": [{"name": "amount", "type": "number"}], "rows": [[1.0], [2.0]]}).json()
-    card = _call(a.base, token, "POST", f"{path}/cards", json={
-        "card_type": "kpi", "config": {"dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}}})
+    dataset = _call(
+        a.base,
+        token,
+        "POST",
+        "/datasets",
+        json={"name": "Sales", "columns": [{"name": "amount", "type": "number"}], "rows": [[1.0], [2.0]]},
+    ).json()
+    card = _call(
+        a.base,
+        token,
+        "POST",
+        f"{path}/cards",
+        json={
+            "card_type": "kpi",
+            "config": {"dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}},
+        },
+    )
     assert card.status_code == 201, card.text
 
     def rendered_sum():
@@ -121,8 +140,13 @@ def test_two_processes_over_one_postgresql_store_act_as_one_service(world, serve
     assert rendered_sum() == pytest.approx(7.0)
 
     # A share revoked through one process is enforced by the other at once.
-    share = _call(a.base, token, "POST", f"{path}/shares", json={
-        "subject_type": "user", "subject_id": viewer.id, "access_level": "viewer"})
+    share = _call(
+        a.base,
+        token,
+        "POST",
+        f"{path}/shares",
+        json={"subject_type": "user", "subject_id": viewer.id, "access_level": "viewer"},
+    )
     assert share.status_code in (200, 201), share.text
     assert _call(b.base, viewer_client.token, "GET", path).status_code == 200
     assert _call(a.base, token, "DELETE", f"{path}/shares/{share.json()['id']}").status_code == 204
@@ -158,8 +182,9 @@ def test_what_the_http_parser_refuses_is_a_problem_document(world, servers):
     from the HTTP server itself, and malformed HTTP is 400 `invalid_request`: problem documents
     with the headers of every answer, logged and counted (operation `unrouted`), as the spec says."""
     _, client = world.user(role="editor")
-    dashboard = client.post("/dashboards", json={"name": "Long", "parameters": [
-        {"name": "tag", "type": "string", "multiple": True}]}).json()
+    dashboard = client.post(
+        "/dashboards", json={"name": "Long", "parameters": [{"name": "tag", "type": "string", "multiple": True}]}
+    ).json()
     server = servers()
     prefix = f"/api/dashboards/{dashboard['id']}/render?"
     values = ["v" * 1000 for _ in range(64)]
@@ -169,14 +194,20 @@ def test_what_the_http_parser_refuses_is_a_problem_document(world, servers):
     assert len(target) == 65_535 and len(values[-1]) <= 1000
 
     def get(target):
-        return _raw_answer(server.port, (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                         f"Authorization: Bearer {client.token}\r\nConnection: close\r\n\r\n").encode())
+        return _raw_answer(
+            server.port,
+            (
+                f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {client.token}\r\nConnection: close\r\n\r\n"
+            ).encode(),
+        )
 
     head, longest = get(target)
     assert head.startswith("http/1.1 200 "), head
     assert json.loads(longest)["dashboard"]["parameters"] == {"tag": values}
-    by_body = _call(server.base, client.token, "POST", f"/dashboards/{dashboard['id']}/render",
-                    json={"parameters": {"tag": values}})
+    by_body = _call(
+        server.base, client.token, "POST", f"/dashboards/{dashboard['id']}/render", json={"parameters": {"tag": values}}
+    )
     assert by_body.status_code == 200 and by_body.content == longest
 
     # Refused as the target arrives, before the rest of the request (here never sent) is read.
@@ -188,8 +219,10 @@ def test_what_the_http_parser_refuses_is_a_problem_document(world, servers):
     # The answer the spec gives as its example, on every operation that lists it.
     for path in ("/dashboards/{dashboard_id}/render", "/public/dashboards/{slug}/render"):
         answer = SPEC["paths"][path]["get"]["responses"]["414"]["$ref"].rsplit("/", 1)[-1]
-        assert json.loads(body) == SPEC["components"]["responses"][answer]["content"][
-            "application/problem+json"]["example"]
+        assert (
+            json.loads(body)
+            == SPEC["components"]["responses"][answer]["content"]["application/problem+json"]["example"]
+        )
 
     head, body = _raw_answer(server.port, b"NOT HTTP AT ALL\r\n\r\n")
     assert head.startswith("http/1.1 400 ") and "content-type: application/problem+json" in head
@@ -201,5 +234,9 @@ def test_what_the_http_parser_refuses_is_a_problem_document(world, servers):
     assert sample(metrics, "dashboards_api_requests_total", operation="unrouted", status="400") == 1
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     refused = next(line for line in lines if line.get("request_id") == fields["x-request-id"])
-    assert {"operation": "unrouted", "method": "GET", "status": 414,
-            "path": f"/api/dashboards/{dashboard['id']}/render"}.items() <= refused.items()
+    assert {
+        "operation": "unrouted",
+        "method": "GET",
+        "status": 414,
+        "path": f"/api/dashboards/{dashboard['id']}/render",
+    }.items() <= refused.items()

@@ -21,11 +21,29 @@ COLUMNS = [
 ]
 TYPES = {c["name"]: c["type"] for c in COLUMNS}
 ORDERED = ("string", "integer", "number", "date", "datetime")
-AGG_TYPES = {"count": tuple(TYPES.values()), "count_distinct": tuple(TYPES.values()),
-             "sum": ("integer", "number"), "avg": ("integer", "number"), "min": ORDERED, "max": ORDERED}
-OP_TYPES = {"eq": None, "ne": None, "in": None, "not_in": None, "is_null": None, "not_null": None,
-            "gt": ORDERED, "gte": ORDERED, "lt": ORDERED, "lte": ORDERED, "between": ORDERED,
-            "contains": ("string",), "starts_with": ("string",)}
+AGG_TYPES = {
+    "count": tuple(TYPES.values()),
+    "count_distinct": tuple(TYPES.values()),
+    "sum": ("integer", "number"),
+    "avg": ("integer", "number"),
+    "min": ORDERED,
+    "max": ORDERED,
+}
+OP_TYPES = {
+    "eq": None,
+    "ne": None,
+    "in": None,
+    "not_in": None,
+    "is_null": None,
+    "not_null": None,
+    "gt": ORDERED,
+    "gte": ORDERED,
+    "lt": ORDERED,
+    "lte": ORDERED,
+    "between": ORDERED,
+    "contains": ("string",),
+    "starts_with": ("string",),
+}
 BUCKETS = ("day", "week", "month", "quarter", "year")
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -60,6 +78,7 @@ def replace_rows(dataset, rows):
 
 
 # --- the reference --------------------------------------------------------------------------
+
 
 def bucket(value, size):
     day = value.date() if isinstance(value, datetime) else value
@@ -101,10 +120,14 @@ def matches(cell, op, value):
     if cell is None:
         return False
     return {
-        "eq": lambda: cell == value, "ne": lambda: cell != value,
-        "gt": lambda: cell > value, "gte": lambda: cell >= value,
-        "lt": lambda: cell < value, "lte": lambda: cell <= value,
-        "in": lambda: cell in value, "not_in": lambda: cell not in value,
+        "eq": lambda: cell == value,
+        "ne": lambda: cell != value,
+        "gt": lambda: cell > value,
+        "gte": lambda: cell >= value,
+        "lt": lambda: cell < value,
+        "lte": lambda: cell <= value,
+        "in": lambda: cell in value,
+        "not_in": lambda: cell not in value,
         "between": lambda: value[0] <= cell <= value[1],
         "contains": lambda: ascii_lower(value) in ascii_lower(cell),
         "starts_with": lambda: ascii_lower(cell).startswith(ascii_lower(value)),
@@ -128,8 +151,7 @@ def typed_filter_value(f, params):
 def sort_in_place(items, keys):
     """Stable sorts from the last key to the first; NULLs last ascending, first descending."""
     for get, direction in reversed(keys):
-        items.sort(key=lambda it: (get(it) is None, get(it) if get(it) is not None else 0),
-                   reverse=direction == "desc")
+        items.sort(key=lambda it: (get(it) is None, get(it) if get(it) is not None else 0), reverse=direction == "desc")
 
 
 def metric_name(m):
@@ -151,8 +173,10 @@ def reference(rows, spec, params):
 def grouped_reference(named, spec, dims, metrics):
     groups = {}
     for r in named:
-        key = tuple(r[d["column"]] if r[d["column"]] is None or "bucket" not in d
-                    else bucket(r[d["column"]], d["bucket"]) for d in dims)
+        key = tuple(
+            r[d["column"]] if r[d["column"]] is None or "bucket" not in d else bucket(r[d["column"]], d["bucket"])
+            for d in dims
+        )
         groups.setdefault(key, []).append(r)
     if not dims:
         groups = {(): named}
@@ -179,23 +203,27 @@ def raw_reference(named, spec):
 def page(items, keys, columns, spec):
     sort_in_place(items, keys)
     offset, limit = spec.get("offset", 0), spec.get("limit", 1000)
-    rows = [[json_value(c["type"], v) for c, v in zip(columns, item)] for item in items[offset:offset + limit]]
+    rows = [[json_value(c["type"], v) for c, v in zip(columns, item)] for item in items[offset : offset + limit]]
     return {"columns": columns, "rows": rows}
 
 
 # --- generated specs ------------------------------------------------------------------------
+
 
 def filter_value(draw, column_type, op, seen):
     one = st.sampled_from(seen) if seen and draw(st.booleans()) else VALUES[column_type]
     if op in ("contains", "starts_with"):
         text = draw(one)
         start = draw(st.integers(0, len(text)))
-        return text[start:start + draw(st.integers(0, 3))]
+        return text[start : start + draw(st.integers(0, 3))]
     if op in ("in", "not_in"):
         return draw(st.lists(one, max_size=3))
     if op == "between":
-        return sorted(draw(st.lists(one, min_size=2, max_size=2))) if draw(st.booleans()) else draw(
-            st.lists(one, min_size=2, max_size=2))
+        return (
+            sorted(draw(st.lists(one, min_size=2, max_size=2)))
+            if draw(st.booleans())
+            else draw(st.lists(one, min_size=2, max_size=2))
+        )
     return draw(one)
 
 
@@ -239,8 +267,10 @@ def grouped_spec(draw):
         metrics.append(m)
     spec = {"dimensions": dims, "metrics": metrics}
     outputs = [d["column"] for d in dims] + [metric_name(m) for m in metrics]
-    spec["sort"] = [{"by": by, "direction": draw(st.sampled_from(["asc", "desc"]))}
-                    for by in draw(st.lists(st.sampled_from(outputs), max_size=2, unique=True))]
+    spec["sort"] = [
+        {"by": by, "direction": draw(st.sampled_from(["asc", "desc"]))}
+        for by in draw(st.lists(st.sampled_from(outputs), max_size=2, unique=True))
+    ]
     return spec
 
 
@@ -248,8 +278,10 @@ def raw_spec(draw):
     spec = {}
     if draw(st.booleans()):
         spec["columns"] = draw(st.lists(st.sampled_from(list(TYPES)), min_size=1, max_size=4, unique=True))
-    spec["sort"] = [{"by": by, "direction": draw(st.sampled_from(["asc", "desc"]))}
-                    for by in draw(st.lists(st.sampled_from(list(TYPES)), max_size=2, unique=True))]
+    spec["sort"] = [
+        {"by": by, "direction": draw(st.sampled_from(["asc", "desc"]))}
+        for by in draw(st.lists(st.sampled_from(list(TYPES)), max_size=2, unique=True))
+    ]
     if draw(st.booleans()):
         spec["offset"] = draw(st.integers(0, 5))
     return spec
@@ -276,22 +308,29 @@ def test_run_query_agrees_with_the_python_reference(dataset, case):
 
 # --- hand-picked cases ----------------------------------------------------------------------
 
+
 def sample(dataset):
-    replace_rows(dataset, [
-        ["x%y", 1, 1.5, date(2021, 1, 3), datetime(2020, 3, 1, 23, 30), True],
-        ["xay", 2, None, date(2020, 11, 15), datetime(2020, 12, 31, 23, 59, 59, 999999), False],
-        [None, None, 2.5, None, None, None],
-        ["Ünï", 3, -1.0, date(2020, 11, 16), datetime(2021, 1, 1), True],
-    ])
+    replace_rows(
+        dataset,
+        [
+            ["x%y", 1, 1.5, date(2021, 1, 3), datetime(2020, 3, 1, 23, 30), True],
+            ["xay", 2, None, date(2020, 11, 15), datetime(2020, 12, 31, 23, 59, 59, 999999), False],
+            [None, None, 2.5, None, None, None],
+            ["Ünï", 3, -1.0, date(2020, 11, 16), datetime(2021, 1, 1), True],
+        ],
+    )
 
 
-@pytest.mark.parametrize("size, expected", [
-    ("day", ["2020-11-15", "2020-11-16", "2021-01-03", None]),
-    ("week", ["2020-11-09", "2020-11-16", "2020-12-28", None]),  # 2021-01-03 is a Sunday
-    ("month", ["2020-11-01", "2021-01-01", None]),
-    ("quarter", ["2020-10-01", "2021-01-01", None]),
-    ("year", ["2020-01-01", "2021-01-01", None]),
-])
+@pytest.mark.parametrize(
+    "size, expected",
+    [
+        ("day", ["2020-11-15", "2020-11-16", "2021-01-03", None]),
+        ("week", ["2020-11-09", "2020-11-16", "2020-12-28", None]),  # 2021-01-03 is a Sunday
+        ("month", ["2020-11-01", "2021-01-01", None]),
+        ("quarter", ["2020-10-01", "2021-01-01", None]),
+        ("year", ["2020-01-01", "2021-01-01", None]),
+    ],
+)
 def test_date_buckets_are_first_days(dataset, size, expected):
     sample(dataset)
     result = run_query(dataset, {"dimensions": [{"column": "Ünïcode name", "bucket": size}]})
@@ -301,15 +340,21 @@ def test_date_buckets_are_first_days(dataset, size, expected):
 
 def test_datetime_buckets_use_utc(dataset):
     append_rows(dataset, [{"when at": "2020-03-01T23:30:00-02:00"}, {"when at": "2020-03-31T23:00:00Z"}])
-    result = run_query(dataset, {"dimensions": [{"column": "when at", "bucket": "day"}],
-                                 "metrics": [{"agg": "max", "column": "when at"}]})
+    result = run_query(
+        dataset,
+        {"dimensions": [{"column": "when at", "bucket": "day"}], "metrics": [{"agg": "max", "column": "when at"}]},
+    )
     assert result["rows"] == [["2020-03-02", "2020-03-02T01:30:00Z"], ["2020-03-31", "2020-03-31T23:00:00Z"]]
 
 
 def test_tricky_column_names_never_reach_sql(dataset):
     sample(dataset)
-    spec = {"dimensions": [{"column": "'a\"b"}], "metrics": [{"agg": "sum", "column": "drop table x;--"}],
-            "filters": [{"column": "select", "op": "gte", "value": 1}], "sort": [{"by": "'a\"b", "direction": "desc"}]}
+    spec = {
+        "dimensions": [{"column": "'a\"b"}],
+        "metrics": [{"agg": "sum", "column": "drop table x;--"}],
+        "filters": [{"column": "select", "op": "gte", "value": 1}],
+        "sort": [{"by": "'a\"b", "direction": "desc"}],
+    }
     compiled = compile_query(dataset, spec)
     for column in COLUMNS:
         assert column["name"] not in compiled.cache_key.replace("\\", "")
@@ -337,8 +382,11 @@ def test_a_backslash_in_a_text_match_is_literal(dataset):
     append_rows(dataset, [{"'a\"b": text} for text in ("a\\b", "a\\%b", "ab", "\\x", "a%b")])
 
     def found(op, value):
-        spec = {"columns": ["'a\"b"], "filters": [{"column": "'a\"b", "op": op, "value": value}],
-                "sort": [{"by": "'a\"b"}]}
+        spec = {
+            "columns": ["'a\"b"],
+            "filters": [{"column": "'a\"b", "op": op, "value": value}],
+            "sort": [{"by": "'a\"b"}],
+        }
         return [row[0] for row in run_query(dataset, spec)["rows"]]
 
     assert found("contains", "\\") == ["\\x", "a\\%b", "a\\b"]
@@ -384,14 +432,25 @@ def test_nulls_sort_last_ascending_and_first_descending(dataset):
 
 def test_aggregates_and_output_types(dataset):
     sample(dataset)
-    spec = {"metrics": [{"agg": "count"}, {"agg": "count", "column": "select"}, {"agg": "avg", "column": "select"},
-                        {"agg": "sum", "column": "select", "label": "total"}, {"agg": "min", "column": "'a\"b"},
-                        {"agg": "count_distinct", "column": "flag"}, {"agg": "max", "column": "Ünïcode name"}]}
+    spec = {
+        "metrics": [
+            {"agg": "count"},
+            {"agg": "count", "column": "select"},
+            {"agg": "avg", "column": "select"},
+            {"agg": "sum", "column": "select", "label": "total"},
+            {"agg": "min", "column": "'a\"b"},
+            {"agg": "count_distinct", "column": "flag"},
+            {"agg": "max", "column": "Ünïcode name"},
+        ]
+    }
     result = run_query(dataset, spec)
     assert result["columns"] == [
-        {"name": "count", "type": "integer"}, {"name": "count_select", "type": "integer"},
-        {"name": "avg_select", "type": "number"}, {"name": "total", "type": "integer"},
-        {"name": "min_'a\"b", "type": "string"}, {"name": "count_distinct_flag", "type": "integer"},
+        {"name": "count", "type": "integer"},
+        {"name": "count_select", "type": "integer"},
+        {"name": "avg_select", "type": "number"},
+        {"name": "total", "type": "integer"},
+        {"name": "min_'a\"b", "type": "string"},
+        {"name": "count_distinct_flag", "type": "integer"},
         {"name": "max_Ünïcode name", "type": "date"},
     ]
     assert result["rows"] == [[4, 3, 2.0, 6, "x%y", 2, "2021-01-03"]]
@@ -399,13 +458,21 @@ def test_aggregates_and_output_types(dataset):
 
 def test_float_sums_and_averages_keep_15_significant_digits(dataset):
     append_rows(dataset, [{"select": n, "drop table x;--": x} for n, x in ((1, 0.1), (1, 0.2), (2, None))])
-    spec = {"metrics": [{"agg": "sum", "column": "drop table x;--"}, {"agg": "avg", "column": "select"},
-                        {"agg": "avg", "column": "drop table x;--"}, {"agg": "sum", "column": "select"}]}
+    spec = {
+        "metrics": [
+            {"agg": "sum", "column": "drop table x;--"},
+            {"agg": "avg", "column": "select"},
+            {"agg": "avg", "column": "drop table x;--"},
+            {"agg": "sum", "column": "select"},
+        ]
+    }
     assert run_query(dataset, spec)["rows"] == [[0.3, 1.33333333333333, 0.15, 4]]
 
 
 def test_empty_table(dataset):
-    assert run_query(dataset, {"metrics": [{"agg": "count"}, {"agg": "sum", "column": "select"}]})["rows"] == [[0, None]]
+    assert run_query(dataset, {"metrics": [{"agg": "count"}, {"agg": "sum", "column": "select"}]})["rows"] == [
+        [0, None]
+    ]
     assert run_query(dataset, {"dimensions": [{"column": "flag"}], "metrics": [{"agg": "count"}]})["rows"] == []
 
 
@@ -433,34 +500,37 @@ def test_cache_key_follows_sql_params_and_version(dataset):
     assert compile_query(dataset, spec, {"n": 1}).cache_key != key
 
 
-@pytest.mark.parametrize("spec, path", [
-    ({"dimensions": [{"column": "nope"}]}, "/dimensions/0/column"),
-    ({"dimensions": [{"column": "select", "bucket": "month"}]}, "/dimensions/0/bucket"),
-    ({"dimensions": [{"column": "Ünïcode name", "bucket": "hour"}]}, "/dimensions/0/bucket"),
-    ({"metrics": [{"agg": "sum", "column": "'a\"b"}]}, "/metrics/0/column"),
-    ({"metrics": [{"agg": "min", "column": "flag"}]}, "/metrics/0/column"),
-    ({"metrics": [{"agg": "avg"}]}, "/metrics/0/column"),
-    ({"metrics": [{"agg": "median", "column": "select"}]}, "/metrics/0/agg"),
-    ({"metrics": [{"agg": "count"}, {"agg": "count"}]}, "/metrics/1"),
-    ({"dimensions": [{"column": "when at"}, {"column": "when at", "bucket": "day"}]}, "/dimensions/1"),
-    ({"columns": ["flag", "flag"]}, "/columns/1"),
-    ({"columns": ["select"], "metrics": [{"agg": "count"}]}, "/columns"),
-    ({"columns": ["nope"]}, "/columns/0"),
-    ({"filters": [{"column": "select", "op": "contains", "value": "1"}]}, "/filters/0/column"),
-    ({"filters": [{"column": "flag", "op": "gt", "value": True}]}, "/filters/0/column"),
-    ({"filters": [{"column": "select", "op": "eq", "value": "one"}]}, "/filters/0/value"),
-    ({"filters": [{"column": "select", "op": "eq", "value": None}]}, "/filters/0/value"),
-    ({"filters": [{"column": "select", "op": "eq"}]}, "/filters/0/value"),
-    ({"filters": [{"column": "select", "op": "like", "value": 1}]}, "/filters/0/op"),
-    ({"filters": [{"column": "Ünïcode name", "op": "between", "value": ["2020-01-01"]}]}, "/filters/0/value"),
-    ({"filters": [{"column": "Ünïcode name", "op": "in", "value": ["2020-02-30"]}]}, "/filters/0/value/0"),
-    ({"filters": [{"column": "select", "op": "eq", "value": {"param": 1}}]}, "/filters/0/value"),
-    ({"sort": [{"by": "nope"}]}, "/sort/0/by"),
-    ({"sort": [{"by": "select", "direction": "up"}]}, "/sort/0/direction"),
-    ({"metrics": [{"agg": "count"}], "sort": [{"by": "select"}]}, "/sort/0/by"),
-    ({"limit": 0}, "/limit"),
-    ({"offset": -1}, "/offset"),
-])
+@pytest.mark.parametrize(
+    "spec, path",
+    [
+        ({"dimensions": [{"column": "nope"}]}, "/dimensions/0/column"),
+        ({"dimensions": [{"column": "select", "bucket": "month"}]}, "/dimensions/0/bucket"),
+        ({"dimensions": [{"column": "Ünïcode name", "bucket": "hour"}]}, "/dimensions/0/bucket"),
+        ({"metrics": [{"agg": "sum", "column": "'a\"b"}]}, "/metrics/0/column"),
+        ({"metrics": [{"agg": "min", "column": "flag"}]}, "/metrics/0/column"),
+        ({"metrics": [{"agg": "avg"}]}, "/metrics/0/column"),
+        ({"metrics": [{"agg": "median", "column": "select"}]}, "/metrics/0/agg"),
+        ({"metrics": [{"agg": "count"}, {"agg": "count"}]}, "/metrics/1"),
+        ({"dimensions": [{"column": "when at"}, {"column": "when at", "bucket": "day"}]}, "/dimensions/1"),
+        ({"columns": ["flag", "flag"]}, "/columns/1"),
+        ({"columns": ["select"], "metrics": [{"agg": "count"}]}, "/columns"),
+        ({"columns": ["nope"]}, "/columns/0"),
+        ({"filters": [{"column": "select", "op": "contains", "value": "1"}]}, "/filters/0/column"),
+        ({"filters": [{"column": "flag", "op": "gt", "value": True}]}, "/filters/0/column"),
+        ({"filters": [{"column": "select", "op": "eq", "value": "one"}]}, "/filters/0/value"),
+        ({"filters": [{"column": "select", "op": "eq", "value": None}]}, "/filters/0/value"),
+        ({"filters": [{"column": "select", "op": "eq"}]}, "/filters/0/value"),
+        ({"filters": [{"column": "select", "op": "like", "value": 1}]}, "/filters/0/op"),
+        ({"filters": [{"column": "Ünïcode name", "op": "between", "value": ["2020-01-01"]}]}, "/filters/0/value"),
+        ({"filters": [{"column": "Ünïcode name", "op": "in", "value": ["2020-02-30"]}]}, "/filters/0/value/0"),
+        ({"filters": [{"column": "select", "op": "eq", "value": {"param": 1}}]}, "/filters/0/value"),
+        ({"sort": [{"by": "nope"}]}, "/sort/0/by"),
+        ({"sort": [{"by": "select", "direction": "up"}]}, "/sort/0/direction"),
+        ({"metrics": [{"agg": "count"}], "sort": [{"by": "select"}]}, "/sort/0/by"),
+        ({"limit": 0}, "/limit"),
+        ({"offset": -1}, "/offset"),
+    ],
+)
 def test_invalid_queries_name_the_place(dataset, spec, path):
     with pytest.raises(InvalidQuery) as error:
         compile_query(dataset, spec)
@@ -475,31 +545,56 @@ def test_a_bad_param_value_is_an_invalid_query(dataset):
     assert compile_query(dataset, spec, {"since": date(2020, 1, 1)}).query is not None
 
 
-@pytest.mark.parametrize("spec, path, message", [
-    ({"filters": {"column": "select"}}, "/filters", "expected a list"),
-    ({"filters": ["select"]}, "/filters/0", "expected an object"),
-    ({"metrics": [{"agg": "count", "label": ""}]}, "/metrics/0/label", "expected a non-empty string"),
-    ({"columns": []}, "/columns", "expected a non-empty list of column names"),
-    ({"columns": ["select"], "metrics": [{"agg": "count"}]}, "/columns",
-     "columns (raw rows) cannot be combined with dimensions or metrics"),
-    ({"filters": [{"column": "select", "op": "eq", "value": {"param": 1}}]}, "/filters/0/value",
-     'expected a literal, a list or {"param": "<name>"}'),
-    ({"filters": [{"column": "'a\"b", "op": "contains", "value": 1}]}, "/filters/0/value", "expected a string"),
-    ({"sort": [{"by": "select", "direction": "up"}]}, "/sort/0/direction", "expected asc or desc"),
-    ({"filters": [{"column": "select", "op": "eq", "value": None}]}, "/filters/0/value",
-     "null is not a value here (use is_null / not_null) for the integer column 'select'"),
-    ({"filters": [{"column": "select", "op": "in", "value": 1}]}, "/filters/0/value", "expected a list"),
-    ({"filters": [{"column": "select", "op": "between", "value": [1]}]}, "/filters/0/value",
-     "expected a list of 2 values"),
-    ({"filters": [{"column": "select", "op": "like", "value": 1}]}, "/filters/0/op",
-     "expected one of eq, ne, gt, gte, lt, lte, in, not_in, contains, starts_with, between, is_null, not_null"),
-    ({"filters": [{"column": "select", "op": "gte"}]}, "/filters/0/value", "gte needs a value"),
-    ({"metrics": [{"agg": "median", "column": "select"}]}, "/metrics/0/agg",
-     "expected one of count, count_distinct, sum, avg, min, max"),
-    ({"metrics": [{"agg": "min", "column": "flag"}]}, "/metrics/0/column", "min does not apply to the boolean column 'flag'"),
-    ({"dimensions": [{"column": "nope"}]}, "/dimensions/0/column", "unknown column 'nope'"),
-    ({"limit": 0}, "/limit", "expected an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "spec, path, message",
+    [
+        ({"filters": {"column": "select"}}, "/filters", "expected a list"),
+        ({"filters": ["select"]}, "/filters/0", "expected an object"),
+        ({"metrics": [{"agg": "count", "label": ""}]}, "/metrics/0/label", "expected a non-empty string"),
+        ({"columns": []}, "/columns", "expected a non-empty list of column names"),
+        (
+            {"columns": ["select"], "metrics": [{"agg": "count"}]},
+            "/columns",
+            "columns (raw rows) cannot be combined with dimensions or metrics",
+        ),
+        (
+            {"filters": [{"column": "select", "op": "eq", "value": {"param": 1}}]},
+            "/filters/0/value",
+            'expected a literal, a list or {"param": "<name>"}',
+        ),
+        ({"filters": [{"column": "'a\"b", "op": "contains", "value": 1}]}, "/filters/0/value", "expected a string"),
+        ({"sort": [{"by": "select", "direction": "up"}]}, "/sort/0/direction", "expected asc or desc"),
+        (
+            {"filters": [{"column": "select", "op": "eq", "value": None}]},
+            "/filters/0/value",
+            "null is not a value here (use is_null / not_null) for the integer column 'select'",
+        ),
+        ({"filters": [{"column": "select", "op": "in", "value": 1}]}, "/filters/0/value", "expected a list"),
+        (
+            {"filters": [{"column": "select", "op": "between", "value": [1]}]},
+            "/filters/0/value",
+            "expected a list of 2 values",
+        ),
+        (
+            {"filters": [{"column": "select", "op": "like", "value": 1}]},
+            "/filters/0/op",
+            "expected one of eq, ne, gt, gte, lt, lte, in, not_in, contains, starts_with, between, is_null, not_null",
+        ),
+        ({"filters": [{"column": "select", "op": "gte"}]}, "/filters/0/value", "gte needs a value"),
+        (
+            {"metrics": [{"agg": "median", "column": "select"}]},
+            "/metrics/0/agg",
+            "expected one of count, count_distinct, sum, avg, min, max",
+        ),
+        (
+            {"metrics": [{"agg": "min", "column": "flag"}]},
+            "/metrics/0/column",
+            "min does not apply to the boolean column 'flag'",
+        ),
+        ({"dimensions": [{"column": "nope"}]}, "/dimensions/0/column", "unknown column 'nope'"),
+        ({"limit": 0}, "/limit", "expected an integer >= 1"),
+    ],
+)
 def test_invalid_queries_say_what_is_wrong(dataset, spec, path, message):
     """The message a card editor shows beside the field, and the first one in the detail."""
     with pytest.raises(InvalidQuery) as error:
@@ -519,7 +614,7 @@ def test_integer_sums_are_exact(dataset):
     big = 10**17
     append_rows(dataset, [{"select": big + 1}, {"select": big + 2}, {"select": None}])
     spec = {"metrics": [{"agg": "sum", "column": "select"}, {"agg": "max", "column": "select"}]}
-    (total, highest), = run_query(dataset, spec)["rows"]
+    ((total, highest),) = run_query(dataset, spec)["rows"]
     assert (total, highest) == (2 * big + 3, big + 2)
     assert type(total) is int and type(highest) is int
 
@@ -532,26 +627,45 @@ def test_counts_are_integers_whatever_the_column(dataset):
     assert result["rows"] == [[3, 3]]
 
 
-@pytest.mark.parametrize("spec, errors", [
-    ({"dimensions": [{"column": "Ünïcode name", "bucket": "decade"}]},
-     [("/dimensions/0/bucket", "expected one of day, week, month, quarter, year")]),
-    ({"dimensions": [{"column": "select", "bucket": "month"}]},
-     [("/dimensions/0/bucket", "a bucket needs a date or datetime column, 'select' is integer")]),
-    # every fault of every dimension is named, not only the first
-    ({"dimensions": [{"column": "nope"}, {"column": "select", "bucket": "year"}, "flag"]},
-     [("/dimensions/2", "expected an object"),
-      ("/dimensions/0/column", "unknown column 'nope'"),
-      ("/dimensions/1/bucket", "a bucket needs a date or datetime column, 'select' is integer")]),
-    ({"dimensions": [{"column": "select"}], "metrics": [{"agg": "sum", "column": "select"}, "count"]},
-     [("/metrics/1", "expected an object")]),
-    # a name shown twice is named where the second one is
-    ({"dimensions": [{"column": "select"}, {"column": "flag"}], "metrics": [{"agg": "count", "label": "flag"}]},
-     [("/metrics/0", "another output column is already named 'flag' (a metric can take a label)")]),
-    ({"dimensions": [{"column": "flag"}, {"column": "flag"}]},
-     [("/dimensions/1", "another output column is already named 'flag' (a metric can take a label)")]),
-    ({"metrics": [{"agg": "sum", "column": "select"}, {"agg": "sum", "column": "select"}]},
-     [("/metrics/1", "another output column is already named 'sum_select' (a metric can take a label)")]),
-])
+@pytest.mark.parametrize(
+    "spec, errors",
+    [
+        (
+            {"dimensions": [{"column": "Ünïcode name", "bucket": "decade"}]},
+            [("/dimensions/0/bucket", "expected one of day, week, month, quarter, year")],
+        ),
+        (
+            {"dimensions": [{"column": "select", "bucket": "month"}]},
+            [("/dimensions/0/bucket", "a bucket needs a date or datetime column, 'select' is integer")],
+        ),
+        # every fault of every dimension is named, not only the first
+        (
+            {"dimensions": [{"column": "nope"}, {"column": "select", "bucket": "year"}, "flag"]},
+            [
+                ("/dimensions/2", "expected an object"),
+                ("/dimensions/0/column", "unknown column 'nope'"),
+                ("/dimensions/1/bucket", "a bucket needs a date or datetime column, 'select' is integer"),
+            ],
+        ),
+        (
+            {"dimensions": [{"column": "select"}], "metrics": [{"agg": "sum", "column": "select"}, "count"]},
+            [("/metrics/1", "expected an object")],
+        ),
+        # a name shown twice is named where the second one is
+        (
+            {"dimensions": [{"column": "select"}, {"column": "flag"}], "metrics": [{"agg": "count", "label": "flag"}]},
+            [("/metrics/0", "another output column is already named 'flag' (a metric can take a label)")],
+        ),
+        (
+            {"dimensions": [{"column": "flag"}, {"column": "flag"}]},
+            [("/dimensions/1", "another output column is already named 'flag' (a metric can take a label)")],
+        ),
+        (
+            {"metrics": [{"agg": "sum", "column": "select"}, {"agg": "sum", "column": "select"}]},
+            [("/metrics/1", "another output column is already named 'sum_select' (a metric can take a label)")],
+        ),
+    ],
+)
 def test_every_fault_of_a_query_is_named_where_it_is(dataset, spec, errors):
     with pytest.raises(InvalidQuery) as error:
         compile_query(dataset, spec)
@@ -560,8 +674,10 @@ def test_every_fault_of_a_query_is_named_where_it_is(dataset, spec, errors):
 
 def test_an_average_over_no_values_is_null_and_other_aggregates_keep_their_types(dataset):
     sample(dataset)
-    spec = {"filters": [{"column": "select", "op": "gt", "value": 100}],
-            "metrics": [{"agg": "avg", "column": "select"}, {"agg": "count"}, {"agg": "max", "column": "select"}]}
+    spec = {
+        "filters": [{"column": "select", "op": "gt", "value": 100}],
+        "metrics": [{"agg": "avg", "column": "select"}, {"agg": "count"}, {"agg": "max", "column": "select"}],
+    }
     result = run_query(dataset, spec)
     assert result["rows"] == [[None, 0, None]]
     assert [c["type"] for c in result["columns"]] == ["number", "integer", "integer"]
@@ -571,14 +687,20 @@ def test_an_average_over_no_values_is_null_and_other_aggregates_keep_their_types
     assert run_query(dataset, spec)["rows"] == [[1.5, 2, 2]]
 
 
-@pytest.mark.parametrize("spec, path, message", [
-    ({"sort": [{"by": "nope"}]}, "/sort/0/by", "unknown output column 'nope'"),
-    ({"filters": [{"column": "select", "op": "contains", "value": "1"}]}, "/filters/0/column",
-     "contains does not apply to the integer column 'select'"),
-    ({"dimensions": [{"column": ["select"]}]}, "/dimensions/0/column", "unknown column ['select']"),
-    ({"limit": True}, "/limit", "expected an integer >= 1"),
-    ({"sort": ["select"]}, "/sort/0", "expected an object"),
-])
+@pytest.mark.parametrize(
+    "spec, path, message",
+    [
+        ({"sort": [{"by": "nope"}]}, "/sort/0/by", "unknown output column 'nope'"),
+        (
+            {"filters": [{"column": "select", "op": "contains", "value": "1"}]},
+            "/filters/0/column",
+            "contains does not apply to the integer column 'select'",
+        ),
+        ({"dimensions": [{"column": ["select"]}]}, "/dimensions/0/column", "unknown column ['select']"),
+        ({"limit": True}, "/limit", "expected an integer >= 1"),
+        ({"sort": ["select"]}, "/sort/0", "expected an object"),
+    ],
+)
 def test_more_faults_say_what_is_wrong(dataset, spec, path, message):
     with pytest.raises(InvalidQuery) as error:
         compile_query(dataset, spec)
@@ -587,7 +709,10 @@ def test_more_faults_say_what_is_wrong(dataset, spec, path, message):
 
 def test_a_whole_second_datetime_matches_its_stored_value(dataset):
     sample(dataset)
-    spec = {"filters": [{"column": "when at", "op": "eq", "value": "2021-01-01T00:00:00"}], "metrics": [{"agg": "count"}]}
+    spec = {
+        "filters": [{"column": "when at", "op": "eq", "value": "2021-01-01T00:00:00"}],
+        "metrics": [{"agg": "count"}],
+    }
     assert run_query(dataset, spec)["rows"] == [[1]]
     spec["filters"][0] = {"column": "Ünïcode name", "op": "eq", "value": "2020-11-16"}
     assert run_query(dataset, spec)["rows"] == [[1]]

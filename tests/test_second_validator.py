@@ -41,9 +41,24 @@ class Prism(LoggedProcess):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # Any answer means it listens: the probe goes through the proxy to the upstream's /health.
-        super().__init__([str(PRISM), "proxy", str(spec), upstream, "--errors", "--host", "127.0.0.1",
-                          "--port", str(self.port), "--verboseLevel", "warn"],
-                         name="prism", probe_url=f"{self.base}/health", startup_s=startup_s)
+        super().__init__(
+            [
+                str(PRISM),
+                "proxy",
+                str(spec),
+                upstream,
+                "--errors",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--verboseLevel",
+                "warn",
+            ],
+            name="prism",
+            probe_url=f"{self.base}/health",
+            startup_s=startup_s,
+        )
 
     def stop(self, timeout=10):
         super().stop(timeout)
@@ -57,8 +72,15 @@ def _prism_tool():
 
 
 def _cli(*args, env):
-    result = subprocess.run([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, check=False,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env=env,
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -69,10 +91,25 @@ def live(tmp_path_factory):
     database_url = f"sqlite:///{tmp_path_factory.mktemp('prism') / 'live.db'}"
     env = {**os.environ, "DATABASE_URL": database_url}
     _cli("init", env=env)
-    editor = json.loads(_cli("create-user", "--org", "acme", "--project", "default", "--email", "ana@acme.io",
-                             "--role", "editor", env=env))
-    viewer = json.loads(_cli("create-user", "--org", "acme", "--project", "default", "--email", "bo@acme.io",
-                             "--role", "viewer", env=env))
+    editor = json.loads(
+        _cli(
+            "create-user",
+            "--org",
+            "acme",
+            "--project",
+            "default",
+            "--email",
+            "ana@acme.io",
+            "--role",
+            "editor",
+            env=env,
+        )
+    )
+    viewer = json.loads(
+        _cli(
+            "create-user", "--org", "acme", "--project", "default", "--email", "bo@acme.io", "--role", "viewer", env=env
+        )
+    )
     server = Server(database_url)
     try:
         yield server, editor["token"], viewer["user_id"]
@@ -114,8 +151,9 @@ def test_a_frontend_session_passes_prism_validation(live, proxy_for):
     seen = []
 
     def call(method, path, status, *, headers=None, **kwargs):
-        response = httpx.request(method, f"{prism.base}{path}", headers={**auth, **(headers or {})}, timeout=30,
-                                 **kwargs)
+        response = httpx.request(
+            method, f"{prism.base}{path}", headers={**auth, **(headers or {})}, timeout=30, **kwargs
+        )
         seen.append(f"{method} {path} {response.status_code}")
         assert not _violations(response), f"{method} {path}: Prism: {_violations(response)}"
         assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
@@ -126,25 +164,53 @@ def test_a_frontend_session_passes_prism_validation(live, proxy_for):
     collection = call("POST", "/dashboards/collections", 201, json={"name": "Sales"}).json()
     call("GET", "/dashboards/collections", 200)
 
-    dataset = call("POST", "/datasets", 201, json={
-        "name": "Orders", "columns": [{"name": "region", "type": "string"}, {"name": "amount", "type": "number"}],
-        "rows": [["EMEA", 120.5], ["APAC", 80.0]]}).json()
+    dataset = call(
+        "POST",
+        "/datasets",
+        201,
+        json={
+            "name": "Orders",
+            "columns": [{"name": "region", "type": "string"}, {"name": "amount", "type": "number"}],
+            "rows": [["EMEA", 120.5], ["APAC", 80.0]],
+        },
+    ).json()
     assert call("POST", f"/datasets/{dataset['id']}/rows", 200, json={"rows": [["AMER", 40.0]]}).json()
     rows = call("GET", f"/datasets/{dataset['id']}/rows", 200, params={"limit": 2})
     assert len(rows.json()["items"]) == 2
     call("GET", f"/datasets/{dataset['id']}", 200)
     call("GET", "/datasets", 200)
 
-    dashboard = call("POST", "/dashboards", 201, json={
-        "name": "Revenue", "collection_id": collection["id"],
-        "parameters": [{"name": "region", "type": "string", "multiple": True, "default": ["EMEA", "APAC"]}]}).json()
+    dashboard = call(
+        "POST",
+        "/dashboards",
+        201,
+        json={
+            "name": "Revenue",
+            "collection_id": collection["id"],
+            "parameters": [{"name": "region", "type": "string", "multiple": True, "default": ["EMEA", "APAC"]}],
+        },
+    ).json()
     base = f"/dashboards/{dashboard['id']}"
-    text = call("POST", f"{base}/cards", 201, json={
-        "card_type": "text", "config": {"markdown": "## Revenue"}, "layout": {"x": 0, "y": 0, "w": 12, "h": 2}}).json()
-    kpi = call("POST", f"{base}/cards", 201, json={
-        "card_type": "kpi", "config": {"dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"},
-                                       "label": "Revenue",
-                                       "filters": [{"column": "region", "op": "in", "value": {"param": "region"}}]}}).json()
+    text = call(
+        "POST",
+        f"{base}/cards",
+        201,
+        json={"card_type": "text", "config": {"markdown": "## Revenue"}, "layout": {"x": 0, "y": 0, "w": 12, "h": 2}},
+    ).json()
+    kpi = call(
+        "POST",
+        f"{base}/cards",
+        201,
+        json={
+            "card_type": "kpi",
+            "config": {
+                "dataset_id": dataset["id"],
+                "metric": {"agg": "sum", "column": "amount"},
+                "label": "Revenue",
+                "filters": [{"column": "region", "op": "in", "value": {"param": "region"}}],
+            },
+        },
+    ).json()
     call("GET", f"{base}/cards/{kpi['id']}", 200)
     call("PATCH", f"{base}/cards/{text['id']}", 200, json={"config": {"markdown": "## Revenue by region"}})
     call("PATCH", f"{base}/layout", 200, json=[{"card_id": kpi["id"], "x": 12, "y": 0, "w": 12, "h": 4}])
@@ -156,26 +222,36 @@ def test_a_frontend_session_passes_prism_validation(live, proxy_for):
     assert tiles[kpi["id"]]["data"]["value"] == pytest.approx(160.5)  # EMEA 120.5 + AMER 40
     by_body = call("POST", f"{base}/render", 200, json={"page": 1, "parameters": {"region": ["EMEA", "AMER"]}})
     assert by_body.content == rendered.content
-    call("POST", f"{base}/render", 304, json={"parameters": {"region": ["EMEA", "AMER"]}},
-         headers={"If-None-Match": rendered.headers["ETag"]})
+    call(
+        "POST",
+        f"{base}/render",
+        304,
+        json={"parameters": {"region": ["EMEA", "AMER"]}},
+        headers={"If-None-Match": rendered.headers["ETag"]},
+    )
     one = call("POST", f"{base}/render", 200, json={"parameters": {"region": "APAC"}}).json()
     assert {card["card_id"]: card for card in one["cards"]}[kpi["id"]]["data"]["value"] == pytest.approx(80.0)
 
-    share = call("POST", f"{base}/shares", 201, json={
-        "subject_type": "user", "subject_id": other_user, "access_level": "viewer"}).json()
+    share = call(
+        "POST", f"{base}/shares", 201, json={"subject_type": "user", "subject_id": other_user, "access_level": "viewer"}
+    ).json()
     call("GET", f"{base}/shares", 200)
     call("DELETE", f"{base}/shares/{share['id']}", 204)
 
     current = call("GET", base, 200)
     call("GET", base, 304, headers={"If-None-Match": current.headers["ETag"]})
-    updated = call("PATCH", base, 200, json={"default_audience": "public"},
-                   headers={"If-Match": current.headers["ETag"]}).json()
+    updated = call(
+        "PATCH", base, 200, json={"default_audience": "public"}, headers={"If-Match": current.headers["ETag"]}
+    ).json()
     stale = call("PATCH", base, 412, json={"name": "Too late"}, headers={"If-Match": current.headers["ETag"]})
     assert stale.json()["error"] == "precondition_failed"
     public = httpx.get(f"{prism.base}/public/dashboards/{updated['public_slug']}/render", timeout=30)
     assert public.status_code == 200 and not _violations(public)
-    public_by_body = httpx.post(f"{prism.base}/public/dashboards/{updated['public_slug']}/render",
-                                json={"parameters": {"region": "EMEA"}}, timeout=30)
+    public_by_body = httpx.post(
+        f"{prism.base}/public/dashboards/{updated['public_slug']}/render",
+        json={"parameters": {"region": "EMEA"}},
+        timeout=30,
+    )
     assert public_by_body.status_code == 200 and not _violations(public_by_body), public_by_body.text
 
     missing = call("GET", "/dashboards/999999", 404)
@@ -194,12 +270,17 @@ def test_prism_refuses_a_request_that_breaks_the_spec(live, proxy_for):
     server, token, _ = live
     prism = proxy_for(ROOT / "openapi.yaml", server)
     auth = {"Authorization": f"Bearer {token}"}
-    response = httpx.post(f"{prism.base}/dashboards", headers=auth, json={"name": "Refused", "colour": "red"},
-                          timeout=30)
+    response = httpx.post(
+        f"{prism.base}/dashboards", headers=auth, json={"name": "Refused", "colour": "red"}, timeout=30
+    )
     assert response.status_code == 422, response.text
     assert response.json()["type"].startswith(PRISM_ERROR_TYPE)
-    assert {"location": ["body"], "severity": "Error", "code": "additionalProperties",
-            "message": "Request body must NOT have additional properties; found 'colour'"} in response.json()["validation"]
+    assert {
+        "location": ["body"],
+        "severity": "Error",
+        "code": "additionalProperties",
+        "message": "Request body must NOT have additional properties; found 'colour'",
+    } in response.json()["validation"]
     names = [d["name"] for d in httpx.get(f"{server.base}/dashboards", headers=auth, timeout=30).json()["items"]]
     assert "Refused" not in names
 
@@ -219,6 +300,10 @@ def test_prism_reports_an_answer_that_breaks_a_wrong_spec(live, proxy_for, tmp_p
     assert response.status_code == 500, response.text
     violations = response.json()["validation"]
     assert response.json()["type"].startswith(PRISM_ERROR_TYPE)
-    assert {"location": ["response", "body", "version"], "severity": "Error", "code": "type",
-            "message": "Response body property version must be string"} in violations
+    assert {
+        "location": ["response", "body", "version"],
+        "severity": "Error",
+        "code": "type",
+        "message": "Response body property version must be string",
+    } in violations
     assert "sl-violations" in response.headers

@@ -12,8 +12,7 @@ from handlers import serializers
 from models import db
 from tests.conftest import SPEC, _operation_for
 
-COLUMNS = [{"name": "day", "type": "date"}, {"name": "region", "type": "string"},
-           {"name": "amount", "type": "number"}]
+COLUMNS = [{"name": "day", "type": "date"}, {"name": "region", "type": "string"}, {"name": "amount", "type": "number"}]
 ROWS = [["2026-01-05", "EMEA", 120.5], ["2026-01-06", "APAC", 80]]
 
 
@@ -31,6 +30,7 @@ def watched(monkeypatch):
                 return function(*args, **kwargs)
             finally:
                 inside.depth -= 1
+
         return watched_function
 
     def refuse(what):
@@ -68,10 +68,16 @@ def ok(response, status=200):
 
 def json_operations():
     """Every operation of the spec with a JSON body among its successful answers."""
-    return {operation["operationId"] for item in SPEC["paths"].values()
-            for method, operation in item.items() if method in ("get", "put", "post", "patch", "delete")
-            and any(status.startswith("2") and "application/json" in answer.get("content", {})
-                   for status, answer in operation["responses"].items())}
+    return {
+        operation["operationId"]
+        for item in SPEC["paths"].values()
+        for method, operation in item.items()
+        if method in ("get", "put", "post", "patch", "delete")
+        and any(
+            status.startswith("2") and "application/json" in answer.get("content", {})
+            for status, answer in operation["responses"].items()
+        )
+    }
 
 
 def test_no_serializer_reads_the_store(world, watched):
@@ -97,21 +103,37 @@ def test_no_serializer_reads_the_store(world, watched):
     ok(editor.post(f"/datasets/{dataset['id']}/rows", json={"rows": ROWS}))
     assert len(ok(editor.get(f"/datasets/{dataset['id']}/rows"))["items"]) == 4
 
-    board = ok(editor.post("/dashboards", json={"name": "Board", "collection_id": collection["id"],
-                                                  "default_audience": "public"}), 201)
+    board = ok(
+        editor.post(
+            "/dashboards", json={"name": "Board", "collection_id": collection["id"], "default_audience": "public"}
+        ),
+        201,
+    )
     url = f"/dashboards/{board['id']}"
     page = ok(editor.post(f"{url}/pages", json={"name": "Second"}), 201)
     ok(editor.get(f"{url}/pages/{page['page_number']}"))
     ok(editor.patch(f"{url}/pages/{page['page_number']}", json={"name": "Two"}))
-    kpi = ok(editor.post(f"{url}/cards", json={"card_type": "kpi", "config": {
-        "dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}}}), 201)
+    kpi = ok(
+        editor.post(
+            f"{url}/cards",
+            json={
+                "card_type": "kpi",
+                "config": {"dataset_id": dataset["id"], "metric": {"agg": "sum", "column": "amount"}},
+            },
+        ),
+        201,
+    )
     ok(editor.get(f"{url}/cards/{kpi['id']}"))
     ok(editor.patch(f"{url}/cards/{kpi['id']}", json={"page": 2}))
     copy = ok(editor.post(f"{url}/cards/{kpi['id']}/duplicate"), 201)
     assert copy["page"] == 2
     ok(editor.patch(f"{url}/layout", json=[{"card_id": copy["id"], "x": 12, "y": 0, "w": 6, "h": 4}]))
-    ok(editor.post(f"{url}/shares", json={"subject_type": "group", "subject_id": group["id"],
-                                          "access_level": "viewer"}), 201)
+    ok(
+        editor.post(
+            f"{url}/shares", json={"subject_type": "group", "subject_id": group["id"], "access_level": "viewer"}
+        ),
+        201,
+    )
     ok(editor.get(f"{url}/shares"))
     ok(editor.get(f"{url}/permissions/me"))
     ok(editor.patch(url, json={"name": "The board"}))
@@ -127,8 +149,13 @@ def test_no_serializer_reads_the_store(world, watched):
 
     ok(editor.get("/card-types"))
     template = ok(editor.get("/dashboards/templates"))["items"][0]["id"]
-    ok(editor.post("/dashboards/from-template", json={"template_id": template, "dataset_id": dataset["id"],
-                                                      "name": "From a template"}), 201)
+    ok(
+        editor.post(
+            "/dashboards/from-template",
+            json={"template_id": template, "dataset_id": dataset["id"], "name": "From a template"},
+        ),
+        201,
+    )
     ok(editor.get("/me"))
     ok(editor.post("/tokens", json={}), 201)
     ok(editor.get("/tokens"))

@@ -21,8 +21,11 @@ def team(world):
 
 
 def share(client, dashboard, subject_id, level="viewer", subject_type="user", **kwargs):
-    return client.post(f"/dashboards/{dashboard['id']}/shares",
-                       json={"subject_type": subject_type, "subject_id": subject_id, "access_level": level}, **kwargs)
+    return client.post(
+        f"/dashboards/{dashboard['id']}/shares",
+        json={"subject_type": subject_type, "subject_id": subject_id, "access_level": level},
+        **kwargs,
+    )
 
 
 def test_upsert_creates_then_updates_and_bumps_the_version(team):
@@ -76,8 +79,12 @@ def test_permissions_me_names_every_layer(team, world):
     share(owner, d, viewer.id, "commenter")
     share(owner, d, group.id, "viewer", subject_type="group")
     body = viewer_client.get(f"/dashboards/{d['id']}/permissions/me").json()
-    assert body == {"view": True, "comment": True, "edit": False, "reasons": {
-        "view": ["user_grant", "group_grant"], "comment": ["user_grant"], "edit": []}}
+    assert body == {
+        "view": True,
+        "comment": True,
+        "edit": False,
+        "reasons": {"view": ["user_grant", "group_grant"], "comment": ["user_grant"], "edit": []},
+    }
     mine = owner.get(f"/dashboards/{d['id']}/permissions/me").json()
     assert mine["reasons"]["edit"] == ["owner", "legacy_role"]
     assert admin.get(f"/dashboards/{d['id']}/permissions/me").json()["reasons"]["view"] == ["admin"]

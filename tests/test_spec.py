@@ -48,8 +48,11 @@ def test_operation_is_complete_and_resolves(path, method, op):
     # one snake_case handler of that name in handlers/ (framework.HandlerResolver).
     assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", op["operationId"]), op["operationId"]
     name = re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), op["operationId"])
-    defined = [module for module in framework._handler_modules("handlers")
-               if getattr(module, name, None) is not None and getattr(module, name).__module__ == module.__name__]
+    defined = [
+        module
+        for module in framework._handler_modules("handlers")
+        if getattr(module, name, None) is not None and getattr(module, name).__module__ == module.__name__
+    ]
     assert len(defined) == 1, (name, defined)
     assert op.get("summary") and op.get("tags")
     assert "default" in op["responses"]
@@ -79,16 +82,22 @@ def test_query_parameter_example_is_its_default_or_none(name, parameter):
     """Swagger UI's try-it-out fills a query parameter with its example and sends it: an example
     other than the default would filter the answer of a reader who only wanted to look."""
     schema = _resolve(parameter["schema"])
-    examples = [parameter.get("example"), schema.get("example"),
-                *(_resolve(example)["value"] for example in parameter.get("examples", {}).values())]
+    examples = [
+        parameter.get("example"),
+        schema.get("example"),
+        *(_resolve(example)["value"] for example in parameter.get("examples", {}).values()),
+    ]
     assert all(example is None or example == schema.get("default") for example in examples), name
 
 
-@pytest.mark.parametrize("path,media_type", [
-    ("/api/openapi.json", "application/json"),
-    ("/api/openapi.yaml", "text/yaml"),
-    ("/api/ui/", "text/html"),
-])
+@pytest.mark.parametrize(
+    "path,media_type",
+    [
+        ("/api/openapi.json", "application/json"),
+        ("/api/openapi.yaml", "text/yaml"),
+        ("/api/ui/", "text/html"),
+    ],
+)
 def test_spec_and_docs_are_served_without_a_token(http, path, media_type):
     response = http.get(path)
     assert response.status_code == 200

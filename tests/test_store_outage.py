@@ -63,8 +63,9 @@ def serve(store):
     clients = []
 
     def build(url, **settings):
-        app = create_app(Settings(database_url=url, validate_responses=True,
-                                  store_lock_timeout_ms=LOCK_TIMEOUT_MS, **settings))
+        app = create_app(
+            Settings(database_url=url, validate_responses=True, store_lock_timeout_ms=LOCK_TIMEOUT_MS, **settings)
+        )
         client = TestClient(app, raise_server_exceptions=False).__enter__()
         clients.append(client)
         return client
@@ -87,6 +88,7 @@ def collection_names(client):
 
 
 # --- SQLite ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def sqlite_file(store, tmp_path):
@@ -145,8 +147,24 @@ def test_sqlite_file_replaced_while_serving_is_read_from_the_new_file(serve, sql
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{sqlite_file}"}
     run = functools.partial(subprocess.run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True)
     run([sys.executable, "-m", "cli", "init"])
-    created = json.loads(run([sys.executable, "-m", "cli", "create-user", "--org", "new", "--project", "default",
-                              "--email", "new@example.com", "--role", "admin"]).stdout)
+    created = json.loads(
+        run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "create-user",
+                "--org",
+                "new",
+                "--project",
+                "default",
+                "--email",
+                "new@example.com",
+                "--role",
+                "admin",
+            ]
+        ).stdout
+    )
     assert ApiClient(http, created["token"]).get("/me").json()["user"]["email"] == "new@example.com"
     problem(old.get("/me"), 401, "unauthenticated")  # the old file's token is not in the new one
 
@@ -181,6 +199,7 @@ def test_a_broken_schema_is_still_500_and_logged_not_503(serve, sqlite_file, cap
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
+
 
 class Forwarder:
     """A TCP relay in front of PostgreSQL that can be cut and restored, as a network fault would:
@@ -297,8 +316,9 @@ def test_postgresql_terminated_backends_are_replaced_without_an_error(relayed, s
     with store.connection_context():
         store.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (name,))
         deadline = time.monotonic() + 30
-        while store.execute_sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                                (name,)).fetchone()[0]:
+        while store.execute_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
+        ).fetchone()[0]:
             assert time.monotonic() < deadline, "the backends were never terminated"
             time.sleep(0.01)
     statuses = [client.get("/dashboards").status_code for _ in range(3)]
@@ -321,11 +341,18 @@ def test_postgresql_row_lock_past_the_wait_is_503_then_the_write_succeeds(relaye
 
 # --- `serve` refuses a store it cannot use -------------------------------------------------------
 
+
 def refused(database_url):
     """Run `dashboards-api serve` on this store; answer its stderr, having checked it exited 2."""
     env = {**os.environ, "DATABASE_URL": database_url}
-    done = subprocess.run([sys.executable, "-m", "cli", "serve", "--port", "1"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "serve", "--port", "1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dashboards-api: "), done.stderr

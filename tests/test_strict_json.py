@@ -13,8 +13,9 @@ from models.errors import InvalidRequest
 PAD = "x" * framework.INLINE_BODY_BYTES  # makes any body large
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-                      max_leaves=20)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20
+)
 
 
 def large(value, **dumps):
@@ -35,12 +36,15 @@ def errors_of(raw):
 
 
 @pytest.mark.parametrize("size", ["small", "large"])
-@pytest.mark.parametrize("literal, message", [
-    ("NaN", "NaN is not a finite number"),
-    ("-Infinity", "-Infinity is not a finite number"),
-    ("1e309", "1e309 is out of the range of a double"),
-    ("9" * 5000, "has too many digits"),
-])
+@pytest.mark.parametrize(
+    "literal, message",
+    [
+        ("NaN", "NaN is not a finite number"),
+        ("-Infinity", "-Infinity is not a finite number"),
+        ("1e309", "1e309 is out of the range of a double"),
+        ("9" * 5000, "has too many digits"),
+    ],
+)
 def test_refused_literals_are_named_by_pointer_in_small_and_large_bodies(size, literal, message):
     pad = PAD if size == "large" else ""
     raw = f'{{"pad": "{pad}", "rows": [[1, 2], [3, {literal}], {{"a/b": [{literal}]}}]}}'.encode()
@@ -61,9 +65,19 @@ def test_nesting_is_bounded_in_small_and_large_bodies(size, depth, refused):
         assert framework.parse_strict_json(raw)["rows"]
 
 
-@pytest.mark.parametrize("text", [
-    '{"a": 1} x', '{"a": 1 "b": 2}', '{"a": [1, 2,]}', '{1: 2}', '{"a" 1}', '{"a": [1 2]}', '[', '',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1} x',
+        '{"a": 1 "b": 2}',
+        '{"a": [1, 2,]}',
+        "{1: 2}",
+        '{"a" 1}',
+        '{"a": [1 2]}',
+        "[",
+        "",
+    ],
+)
 def test_malformed_large_bodies_are_invalid_json(text):
     raw = (text.replace("{", '{"pad": "' + PAD + '", ', 1) if text.startswith("{") else text + " " * len(PAD)).encode()
     detail, _ = errors_of(raw)

@@ -17,17 +17,28 @@ from models.content import Card, Dashboard, Page
 from tests.conftest import problem
 
 NAMES = ["breakdown", "kpi-summary", "profile-detail", "time-series"]
-SALES = [{"name": "customer", "type": "string"}, {"name": "day", "type": "date"},
-         {"name": "region", "type": "string"}, {"name": "id", "type": "integer"},
-         {"name": "amount", "type": "number"}]
+SALES = [
+    {"name": "customer", "type": "string"},
+    {"name": "day", "type": "date"},
+    {"name": "region", "type": "string"},
+    {"name": "id", "type": "integer"},
+    {"name": "amount", "type": "number"},
+]
 REGIONS = ["EMEA", "APAC", "AMER"]
 
 
 def _sales_rows(count=36):
     start = datetime.date(2026, 1, 15)
-    return [[f"customer {i % 12}", (start + datetime.timedelta(days=9 * i)).isoformat(),
-             REGIONS[i % 3] if i % 3 else REGIONS[(i // 3) % 2], 100 + i, round(1.5 * i + (i % 7), 2)]
-            for i in range(count)]
+    return [
+        [
+            f"customer {i % 12}",
+            (start + datetime.timedelta(days=9 * i)).isoformat(),
+            REGIONS[i % 3] if i % 3 else REGIONS[(i // 3) % 2],
+            100 + i,
+            round(1.5 * i + (i % 7), 2),
+        ]
+        for i in range(count)
+    ]
 
 
 SALES_ROWS = _sales_rows()
@@ -45,8 +56,9 @@ def dataset(client, columns, rows=(), name="Data"):
 
 
 def from_template(client, template_id, dataset_id, **extra):
-    return client.post("/dashboards/from-template",
-                       json={"template_id": template_id, "dataset_id": dataset_id, "name": "T", **extra})
+    return client.post(
+        "/dashboards/from-template", json={"template_id": template_id, "dataset_id": dataset_id, "name": "T", **extra}
+    )
 
 
 def created(client, template_id, dataset_id, **extra):
@@ -62,8 +74,10 @@ def render_all(client, dashboard, **params):
     """Every page rendered; asserts no card has an error; the cards' data by card id."""
     data = {}
     for page in dashboard["pages"]:
-        response = client.get(f"/dashboards/{dashboard['id']}/render",
-                              params={"page": page["page_number"], **{f"param.{k}": v for k, v in params.items()}})
+        response = client.get(
+            f"/dashboards/{dashboard['id']}/render",
+            params={"page": page["page_number"], **{f"param.{k}": v for k, v in params.items()}},
+        )
         assert response.status_code == 200, response.text
         for card in response.json()["cards"]:
             assert card["error"] is None, (card, dashboard["cards"])
@@ -77,7 +91,9 @@ def cards_of(dashboard, card_type):
 
 def unmet_roles(response):
     body = problem(response, 422, "template_incompatible")
-    return sorted(re.search(r"for the (\w+) role", e["message"])[1] for e in body["errors"] if e["path"] == "/dataset_id")
+    return sorted(
+        re.search(r"for the (\w+) role", e["message"])[1] for e in body["errors"] if e["path"] == "/dataset_id"
+    )
 
 
 def store_counts():
@@ -85,6 +101,7 @@ def store_counts():
 
 
 # --- the files ------------------------------------------------------------------------------
+
 
 def test_every_template_file_fits_the_template_schema():
     schema = json.loads(templates.SCHEMA_FILE.read_text())
@@ -100,6 +117,7 @@ def test_every_template_file_fits_the_template_schema():
 
 # --- the list and routing -------------------------------------------------------------------
 
+
 def test_list_states_roles_requirements_parameters_and_tiles(world):
     _, viewer = world.user(role="viewer")
     response = viewer.get("/dashboards/templates")
@@ -110,8 +128,13 @@ def test_list_states_roles_requirements_parameters_and_tiles(world):
     items = {item["id"]: item for item in body["items"]}
     series = items["time-series"]
     assert [(r["role"], r["kind"], r["types"]) for r in series["roles"]] == [
-        ("date", "date", ["date", "datetime"]), ("measure", "measure", ["integer", "number"])]
-    assert series["requirements"] == ["date: a date or datetime column", "measure: a numeric column (integer or number)"]
+        ("date", "date", ["date", "datetime"]),
+        ("measure", "measure", ["integer", "number"]),
+    ]
+    assert series["requirements"] == [
+        "date: a date or datetime column",
+        "measure: a numeric column (integer or number)",
+    ]
     assert [p["name"] for p in series["parameters"]] == ["from", "to"]
     assert [page["name"] for page in series["pages"]] == ["Trend", "By month"]
     assert {"title", "card_type", "layout"} <= set(series["pages"][0]["tiles"][0])
@@ -122,14 +145,18 @@ def test_list_states_roles_requirements_parameters_and_tiles(world):
 def test_literal_paths_win_over_the_dashboard_id_path(editor):
     _, client = editor
     assert client.get("/dashboards/templates").status_code == 200
-    for method, path, allow in [("PATCH", "/dashboards/templates", "GET"), ("DELETE", "/dashboards/templates", "GET"),
-                                ("GET", "/dashboards/from-template", "POST")]:
+    for method, path, allow in [
+        ("PATCH", "/dashboards/templates", "GET"),
+        ("DELETE", "/dashboards/templates", "GET"),
+        ("GET", "/dashboards/from-template", "POST"),
+    ]:
         response = client.request(method, path)
         problem(response, 405, "method_not_allowed")
         assert response.headers["allow"] == allow
 
 
 # --- each template over a compatible dataset ------------------------------------------------
+
 
 @pytest.fixture
 def sales(editor):
@@ -197,7 +224,13 @@ def test_profile_detail_opens_on_the_lowest_key_and_filters_by_the_key_parameter
     client, dataset_id = sales
     body = created(client, "profile-detail", dataset_id)
     assert body["parameters"][0] | {"label": None} == {
-        "name": "key", "type": "integer", "label": None, "default": 100, "multiple": False, "required": False}
+        "name": "key",
+        "type": "integer",
+        "label": None,
+        "default": 100,
+        "multiple": False,
+        "required": False,
+    }
     detail, table = cards_of(body, "detail")[0], cards_of(body, "table")[0]
     for card in (detail, table):  # both follow the key parameter
         assert card["config"]["filters"] == [{"column": "id", "op": "eq", "value": {"param": "key"}}]
@@ -222,6 +255,7 @@ def test_an_empty_dataset_still_builds_every_template(editor):
 
 # --- refusals -------------------------------------------------------------------------------
 
+
 def test_a_dataset_that_lacks_roles_is_refused_with_every_unmet_role(editor):
     _, client = editor
     notes = dataset(client, [{"name": "note", "type": "boolean"}])
@@ -229,7 +263,10 @@ def test_a_dataset_that_lacks_roles_is_refused_with_every_unmet_role(editor):
     body = problem(from_template(client, "time-series", notes), 422, "template_incompatible")
     assert body["errors"] == [
         {"path": "/dataset_id", "message": "needs a date or datetime column for the date role (none found)"},
-        {"path": "/dataset_id", "message": "needs a numeric column (integer or number) for the measure role (none found)"},
+        {
+            "path": "/dataset_id",
+            "message": "needs a numeric column (integer or number) for the measure role (none found)",
+        },
     ]
     assert unmet_roles(from_template(client, "profile-detail", notes)) == ["key"]
     assert store_counts() == before
@@ -238,15 +275,23 @@ def test_a_dataset_that_lacks_roles_is_refused_with_every_unmet_role(editor):
 def test_data_rules_category_cardinality_and_key_uniqueness(editor):
     _, client = editor
     rows = [[f"user {i}", i % 3, float(i)] for i in range(60)] + [["user 0", None, 1.0]]
-    many = dataset(client, [{"name": "user", "type": "string"}, {"name": "n", "type": "integer"},
-                            {"name": "x", "type": "number"}], rows)
+    many = dataset(
+        client,
+        [{"name": "user", "type": "string"}, {"name": "n", "type": "integer"}, {"name": "x", "type": "number"}],
+        rows,
+    )
     body = problem(from_template(client, "breakdown", many), 422, "template_incompatible")
-    assert body["errors"] == [{"path": "/dataset_id", "message":
-                               "needs a text column with at most 50 distinct values for the category role "
-                               "(every text column has more than 50 distinct values)"}]
+    assert body["errors"] == [
+        {
+            "path": "/dataset_id",
+            "message": "needs a text column with at most 50 distinct values for the category role "
+            "(every text column has more than 50 distinct values)",
+        }
+    ]
     # `user` repeats "user 0"; `n` has a null: neither identifies one record.
-    assert problem(from_template(client, "profile-detail", many), 422, "template_incompatible")["errors"][0]["message"].endswith(
-        "(no text or integer column has unique, non-empty values)")
+    assert problem(from_template(client, "profile-detail", many), 422, "template_incompatible")["errors"][0][
+        "message"
+    ].endswith("(no text or integer column has unique, non-empty values)")
 
 
 def test_unknown_template_dataset_and_collection(world, editor):
@@ -268,8 +313,12 @@ def test_creating_from_a_template_needs_the_right_to_create_dashboards(world):
     mine = dataset(editor, SALES, SALES_ROWS)
     problem(from_template(viewer, "kpi-summary", mine), 403, "permission_denied")
     _, permitted = world.user(org=user.org, role="viewer", permissions=["dashboard.edit"])
-    body = created(permitted, "kpi-summary", mine, collection_id=editor.post(
-        "/dashboards/collections", json={"name": "F"}).json()["id"])
+    body = created(
+        permitted,
+        "kpi-summary",
+        mine,
+        collection_id=editor.post("/dashboards/collections", json={"name": "F"}).json()["id"],
+    )
     assert body["collection_id"] is not None
 
 
@@ -291,6 +340,7 @@ def test_a_failure_half_way_stores_nothing(sales, monkeypatch):
 
 # --- bindings -------------------------------------------------------------------------------
 
+
 def test_bindings_override_the_automatic_choice(sales):
     client, dataset_id = sales
     body = created(client, "breakdown", dataset_id, bindings={"category": "customer", "measure": "id"})
@@ -305,21 +355,35 @@ def test_bad_bindings_are_all_named_with_the_unmet_roles(editor):
     _, client = editor
     dataset_id = dataset(client, [{"name": "label", "type": "string"}, {"name": "when", "type": "date"}])
     before = store_counts()
-    body = problem(from_template(client, "breakdown", dataset_id,
-                                 bindings={"category": "when", "colour": "label", "measure": "nope"}),
-                   422, "template_incompatible")
+    body = problem(
+        from_template(
+            client, "breakdown", dataset_id, bindings={"category": "when", "colour": "label", "measure": "nope"}
+        ),
+        422,
+        "template_incompatible",
+    )
     assert body["errors"] == [
         {"path": "/bindings/colour", "message": "the template has no role 'colour'"},
-        {"path": "/bindings/category", "message": "'when' is a date column; category needs a text column with at most 50 distinct values"},
+        {
+            "path": "/bindings/category",
+            "message": "'when' is a date column; category needs a text column with at most 50 distinct values",
+        },
         {"path": "/bindings/measure", "message": "the dataset has no column 'nope'"},
     ]
-    body = problem(from_template(client, "time-series", dataset_id, bindings={"date": "when"}), 422, "template_incompatible")
-    assert body["errors"] == [{"path": "/dataset_id", "message":
-                               "needs a numeric column (integer or number) for the measure role (none found)"}]
+    body = problem(
+        from_template(client, "time-series", dataset_id, bindings={"date": "when"}), 422, "template_incompatible"
+    )
+    assert body["errors"] == [
+        {
+            "path": "/dataset_id",
+            "message": "needs a numeric column (integer or number) for the measure role (none found)",
+        }
+    ]
     assert store_counts() == before
 
 
 # --- column names that could clash with the template's own names -----------------------------
+
 
 def test_column_names_that_clash_with_labels_or_are_long_still_render(editor):
     _, client = editor
@@ -362,6 +426,7 @@ def generated_datasets(draw):
 
 def expected_unmet(tpl, columns, rows):
     """The roles a dataset cannot fill, by the rules stated in the template list, in Python."""
+
     def values(index):
         return [row[index] for row in rows]
 
@@ -375,8 +440,9 @@ def expected_unmet(tpl, columns, rows):
             return len(present) == len(rows) and len(set(present)) == len(present)
         return True
 
-    return sorted(role.name for role in tpl.roles
-                  if not any(fits(role.kind, i, column) for i, column in enumerate(columns)))
+    return sorted(
+        role.name for role in tpl.roles if not any(fits(role.kind, i, column) for i, column in enumerate(columns))
+    )
 
 
 @settings(max_examples=40)
